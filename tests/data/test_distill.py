@@ -79,3 +79,8 @@ def test_load_inputs_rejects_missing_and_flat_files(tmp_path):
     np.savez(tmp_path / "flat.npz", x=np.zeros(3))
     with pytest.raises(OhqError, match="N, C, H, W"):
         load_inputs(tmp_path / "flat.npz")
+
+
+def test_wrong_sample_shape_is_an_error():
+    with pytest.raises(OhqError, match="cannot take inputs of shape"):
+        distill_data(_bn_net(), 2, (3, 8, 8), steps=1)

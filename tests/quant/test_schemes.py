@@ -10,8 +10,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ohq.errors import OhqError
-from ohq.quant import Resource, get_scheme, levels, list_observers, list_schemes, quantize_weight
-from ohq.quant import QuantSpec, weight_codes
+from ohq.quant import (
+    QuantSpec,
+    Resource,
+    get_scheme,
+    levels,
+    list_observers,
+    list_schemes,
+    quantize_weight,
+    weight_codes,
+)
 from ohq.quant.rowmix import kurtosis, sp2_rows
 
 CASES = [(s, b) for s in list_schemes() for b in get_scheme(s).allowed_bits if b <= 8]

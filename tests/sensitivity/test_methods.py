@@ -81,6 +81,9 @@ def test_mqe_masks_are_exact_seeded_and_averaged(small):
     m = mqe.mask("fc", 4, 0)
     assert m.shape == model.fc.weight.shape and int((m == 0).sum()) == round(0.5 * m.numel())
     assert torch.equal(m, mqe.mask("fc", 4, 0)) and not torch.equal(m, mqe.mask("fc", 4, 1))
+    assert set(m.unique().tolist()) == {0.0, 1.0}
+    scaled = MQE(seed=1, rescale=True).fit(model, x).mask("fc", 4, 0)
+    assert set(scaled.unique().tolist()) == {0.0, 2.0} and torch.equal(scaled == 0, m == 0)
     one = MQE(seed=1, n_masks=1).fit(model, x).scores_
     other = MQE(seed=2, n_masks=1).fit(model, x).scores_
     assert not np.array_equal(one, other)

@@ -13,6 +13,8 @@ from ohq.cli import train  # noqa: E402,F401  isort: skip
 from ohq.cli import distill  # noqa: E402,F401  isort: skip
 from ohq.cli import analyze  # noqa: E402,F401  isort: skip
 from ohq.cli import hw  # noqa: E402,F401  isort: skip
+from ohq.cli import eval  # noqa: E402,F401  isort: skip
+from ohq.cli import export  # noqa: E402,F401  isort: skip
 
 
 def main() -> None:

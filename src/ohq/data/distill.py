@@ -105,7 +105,7 @@ def distill_data(
                 opt = torch.optim.Adam([x], lr=lr)
                 sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, patience=100, min_lr=1e-4)
                 with torch.no_grad():
-                    model(x)
+                    _first_forward(model, x)
                     before.append(float(stats.loss()))
                 for _ in range(steps):
                     opt.zero_grad(set_to_none=True)
@@ -161,6 +161,16 @@ def load_inputs(path: str | Path) -> Tensor:
     if x.ndim < 2 or x.shape[0] == 0:
         raise OhqError(f"{path}: expected a first array of shape (N, C, H, W), got {x.shape}")
     return torch.from_numpy(x.astype(np.float32))
+
+
+def _first_forward(model: nn.Module, x: Tensor) -> None:
+    try:
+        model(x)
+    except Exception as exc:  # the sample shape does not fit the model
+        msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise OhqError(
+            f"the model cannot take inputs of shape {tuple(x.shape)} (pass --input): {msg}"
+        ) from exc
 
 
 class _BNStats:

@@ -174,6 +174,12 @@ def lut_core_macs_per_cycle(resource: Resource, w_bits: int, a_bits: int, device
     return float(min(by_lut, by_dsp))
 
 
+def vpe_macs_per_cycle(bits: int, device: Device, k: int = SVPE_PRODUCTS_PER_DSP) -> float:
+    """MACs/cycle of seed 002's MAC-based VPE baseline: k² multipliers and k adders per k x k
+    convolver, all on DSPs, so (k² + k) DSPs per k² MACs (packed at <= 8 bits)."""
+    return device.pe_dsp * k * k / (k * k + k) * dsp_pack(bits)
+
+
 def balanced_sp2_share(device: Device, w_bits: int = 4, a_bits: int = 8) -> float:
     """rho = P_LUT / (P_LUT + P_DSP): the SP2 row share that makes both cores finish together.
 

@@ -240,12 +240,21 @@ def steps_total(steps: dict[str, int]) -> dict[str, int]:
 
 
 def layer_cost(
-    layer: Layer, w_bits: int, a_bits: int, scheme: str, resource: Resource, device: Device
+    layer: Layer,
+    w_bits: int,
+    a_bits: int,
+    scheme: str,
+    resource: Resource,
+    device: Device,
+    peak_macs_per_cycle: float | None = None,
 ) -> LayerCost:
-    """The accelerator model's cost of `layer` at (w_bits, a_bits) on the engine of `resource`."""
+    """The accelerator model's cost of `layer` at (w_bits, a_bits) on the engine of `resource`.
+
+    `peak_macs_per_cycle` replaces the engine's rate (e.g. seed 002's VPE baseline for a comparison).
+    """
     gemm = gemm_of(layer)
     t = tiling(gemm, w_bits, a_bits, device)
-    peak = macs_per_cycle(resource, w_bits, a_bits, device)
+    peak = peak_macs_per_cycle or macs_per_cycle(resource, w_bits, a_bits, device)
     w_b = weight_bytes_moved(gemm, t, w_bits)
     f_b = feature_bytes_moved(gemm, t, a_bits)
     out_b = output_bytes(gemm, a_bits)

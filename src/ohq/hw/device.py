@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field, fields
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 from typing import Any
 
@@ -124,7 +124,7 @@ def _parse(doc: dict, origin: str) -> Device:
     )
 
 
-@lru_cache(maxsize=None)
+@cache
 def _registry() -> dict[str, Device]:
     devices = {}
     for stem in _DEVICE_FILES:

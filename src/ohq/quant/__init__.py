@@ -16,10 +16,10 @@ from ohq.quant._registry import (
     register_observer,
     register_scheme,
 )
-from ohq.quant.resource import Resource
 from ohq.quant.convert import quantize
 from ohq.quant.fold import fold_bn
 from ohq.quant.qmodel import IntegerEngine, QuantModel
+from ohq.quant.resource import Resource
 from ohq.quant.scheme import Scheme
 from ohq.quant.size import model_size_mib
 from ohq.quant.spec import Plan, QuantSpec

@@ -63,6 +63,26 @@ def requant(acc: Tensor, m: Tensor, k: int, out: QParams) -> Tensor:
     return (shift_round(acc, m, k) + out.zero).clamp_(0, out.qmax).to(torch.int32)
 
 
+def requant_const(m: Tensor, k: int, out: QParams, offset: Tensor | int = 0) -> Tensor:
+    """The constant c of the fused requantization ((acc·m + c) >> k, clamped).
+
+    c = offset·m + 2^(k-1) + z_out·2^k: adding z after the shift equals adding z·2^k before it,
+    and a bias `offset` added to acc equals offset·m added after the multiply (all exact integers).
+    """
+    half = (1 << (k - 1)) if k > 0 else 0
+    return torch.as_tensor(offset, dtype=torch.int64) * m + half + (out.zero << k)
+
+
+def requant_fused(acc: Tensor, m: Tensor | None, c: Tensor, k: int, out: QParams) -> Tensor:
+    """clamp((acc·m + c) >> k, 0, qmax) in place on the int64 `acc` (m None: already multiplied)."""
+    if m is not None:
+        acc.mul_(m)
+    acc.add_(c)
+    if k:
+        acc.bitwise_right_shift_(k)
+    return acc.clamp_(0, out.qmax).to(torch.int32)
+
+
 def quantize_float(x: Tensor, p: QParams) -> Tensor:
     """Float tensor → int32 codes (round half to even of x/s in float64, + z, clamp)."""
     q = torch.round(x.to(torch.float64) / p.scale) + p.zero

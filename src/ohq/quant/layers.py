@@ -16,7 +16,16 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ohq.quant.dyadic import QParams, dequantize, dyadic, quantize_float, recover, requant, rescale
+from ohq.quant.dyadic import (
+    QParams,
+    dequantize,
+    dyadic,
+    quantize_float,
+    recover,
+    requant_const,
+    requant_fused,
+    rescale,
+)
 from ohq.quant.qmodules import fake
 from ohq.quant.spec import QuantSpec
 from ohq.quant.weights import weight_codes
@@ -74,6 +83,7 @@ class QuantLayer(nn.Module):
         else:
             m, self.k = dyadic(real / self.out.scale, self.acc_bound)
             self.m = self._shape(m)
+            self.c = self._shape(requant_const(m, self.k, self.out, self.bias_int))
 
     def _op(self, x: Tensor, w: Tensor, b: Tensor | None) -> Tensor:
         if self.is_conv:
@@ -85,10 +95,13 @@ class QuantLayer(nn.Module):
         if self.src is not None:
             q = rescale(q, self.src, self.inp)
         w = self.w_int if self.weight_mask is None else self.w_int * self.weight_mask.to(self.conv_dtype)
-        acc = self._op((q - self.inp.zero).to(self.conv_dtype), w, None).to(torch.int64) + self.bias_acc
+        x = q.to(self.conv_dtype)
+        if self.inp.zero:
+            x.sub_(self.inp.zero)  # exact: small integers in float
+        acc = self._op(x, w, None).to(torch.int64)
         if self.out is None:
-            return (acc.to(torch.float64) * self.deq).to(torch.float32)
-        return requant(acc, self.m, self.k, self.out)
+            return ((acc + self.bias_acc).to(torch.float64) * self.deq).to(torch.float32)
+        return requant_fused(acc, self.m, self.c, self.k, self.out)
 
     def forward(self, x: Tensor) -> Tensor:
         if self.integer_ok:

@@ -22,6 +22,8 @@ from ohq.quant.dyadic import (
     quantize_float,
     recover,
     requant,
+    requant_const,
+    requant_fused,
     rescale,
     shift_round,
 )
@@ -95,6 +97,8 @@ class QRelu(QOp):
         return torch.relu(x)  # relu(fl32(s·(q-z))) = fl32(s·(max(q,z)-z)): already exact
 
     def forward_int(self, q: Tensor) -> Tensor:
+        if self.out.zero == 0:
+            return q  # codes are never negative: max(q, 0) = q
         return q.clamp_min(self.out.zero)
 
 
@@ -142,13 +146,16 @@ class QAdd(QOp):
         self.signs = signs
         if self.integer_ok:
             mult = torch.tensor([s * p.scale / out.scale for s, p in zip(signs, ins, strict=True)])
-            self.m, self.k = dyadic(mult, max(p.max_abs for p in ins))
+            self.m, self.k = dyadic(mult, 2 * max(p.max_abs + p.zero for p in ins))
+            self.ms = [int(v) for v in self.m]
+            offset = -sum(mi * p.zero for mi, p in zip(self.ms, ins, strict=True))
+            self.c = requant_const(torch.ones((), dtype=torch.int64), self.k, out, offset)
 
     def forward_int(self, *qs: Tensor) -> Tensor:
-        acc = 0
-        for i, (q, p) in enumerate(zip(qs, self.ins, strict=True)):
-            acc = acc + (q - p.zero).to(torch.int64) * self.m[i]
-        return requant(acc, torch.ones((), dtype=torch.int64), self.k, self.out)
+        acc = qs[0].to(torch.int64).mul_(self.ms[0])
+        for q, m in zip(qs[1:], self.ms[1:], strict=True):
+            acc.add_(q.to(torch.int64), alpha=m)
+        return requant_fused(acc, None, self.c, self.k, self.out)
 
     def float_forward(self, *xs: Tensor) -> Tensor:
         y = 0

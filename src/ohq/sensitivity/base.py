@@ -3,10 +3,11 @@
 A method is one class registered under a short name (STYLE.md rules 1, 4, 6): parameters in
 `__init__` only, `fit(model, x, y=None)` returns `self`, and what it learned ends in `_`:
 `layer_names_` (quantizable layers in execution order), `scores_` (one non-negative float per
-layer, larger = more sensitive) and `seconds_` (wall time of `fit`). An optional `callback(done, total)` parameter reports progress
-(nothing here prints).
+layer, larger = more sensitive) and `seconds_` (wall time of `fit`). An optional
+`callback(done, total)` parameter reports progress (nothing here prints).
 
->>> sorted(list_methods())
+>>> from ohq.sensitivity import list_methods  # the package registers the methods
+>>> list_methods()
 ['hessian', 'layerwise', 'mqe']
 """
 

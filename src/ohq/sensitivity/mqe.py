@@ -32,6 +32,9 @@ from ohq.sensitivity.base import (
 class MQE(SensitivityMethod):
     """Mask-guided sensitivity of every layer of the `bits`-bit model.
 
+    `rescale=True` (not in the paper) multiplies the kept weights by 1/(1 − α), so a mask adds
+    zero-mean noise instead of also shrinking the layer's output.
+
     Learned: `scores_`, `quant_model_` (the quantized model, masks cleared) and `forward_equiv_`
     (nodes re-evaluated over the sweep, in units of one full forward pass).
     """
@@ -43,6 +46,7 @@ class MQE(SensitivityMethod):
         n_masks: int = 1,
         seed: int = 0,
         batch_size: int = 64,
+        rescale: bool = False,
         callback: Callable[[int, int], None] | None = None,
     ) -> None:
         self.alpha = alpha
@@ -50,6 +54,7 @@ class MQE(SensitivityMethod):
         self.n_masks = n_masks
         self.seed = seed
         self.batch_size = batch_size
+        self.rescale = rescale
         self.callback = callback
 
     def _scores(self, model: nn.Module, names: list[str], x: Tensor, y: Tensor | None) -> np.ndarray:
@@ -99,13 +104,15 @@ class MQE(SensitivityMethod):
         return correct / len(x)
 
     def mask(self, name: str, index: int, k: int) -> Tensor:
-        """Mask k of layer `name` (position `index`): 0/1, exactly round(α·n) zeros, seeded."""
+        """Mask k of layer `name` (position `index`): exactly round(α·n) zeros, seeded; the rest 1
+        (or 1/(1 − α) with `rescale`)."""
         shape = self._shapes[name]
         numel = int(np.prod(shape))
         state = np.random.SeedSequence([self.seed, index, k]).generate_state(1)[0]
         gen = torch.Generator().manual_seed(int(state))
         drop = torch.randperm(numel, generator=gen)[: round(self.alpha * numel)]
-        m = torch.ones(numel)
+        keep = 1.0 / (1.0 - self.alpha) if self.rescale and self.alpha < 1.0 else 1.0
+        m = torch.full((numel,), keep)
         m[drop] = 0.0
         return m.reshape(shape)
 

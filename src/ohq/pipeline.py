@@ -1,0 +1,375 @@
+"""The OHQ pipeline (seed 003, DESIGN §1), as one function with timed stages:
+
+    layer graph → 8-bit model → distilled or real data → sensitivity → hardware probe → Ω → ILP
+    → mixed-precision model (PTQ) → evaluation on the test split
+
+`run_pipeline(request)` returns a `PipelineResult`; `ohq quantize` writes it to a run directory.
+
+>>> result = run_pipeline(Request("mnist_resnet", data="mnist", size_ratio=0.5))  # doctest: +SKIP
+>>> result.top1["mixed"], result.totals["mixed"]["size_mib"]                       # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+from torch import fx, nn
+
+from ohq.errors import OhqError
+from ohq.graph import LayerGraph, layer_graph
+from ohq.search import CostTable, omega, sensitivity_penalty, solve
+
+OBJECTIVES = ("paper", "min-sensitivity")
+MIB = float(1 << 20)
+
+
+@dataclass
+class Request:
+    """What the user asked for. Exactly the budgets that are set constrain the ILP."""
+
+    model: str
+    weights: str | None = None
+    input_shape: tuple[int, ...] | None = None
+    data: str | None = None  # None: distilled data for calibration and sensitivity
+    device: str = "xc7z020"
+    probe: str = "fpga-model"
+    probe_file: str | None = None
+    bits: tuple[int, ...] = (4, 8)
+    a_bits: int = 8
+    scheme: str = "uniform"
+    objective: str = "paper"
+    sensitivity: str = "mqe"
+    size_mib: float | None = None
+    size_ratio: float | None = None
+    latency_ms: float | None = None
+    energy_mj: float | None = None
+    bram18k: float | None = None
+    beta: float = 0.5
+    gamma: float = 0.5
+    samples: int = 32  # sensitivity samples
+    calib: int = 256  # PTQ calibration samples
+    distill_steps: int = 200
+    tie_residual: bool = False
+    pin_first_last: int | None = None
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.objective not in OBJECTIVES:
+            raise OhqError(f"unknown objective {self.objective!r}; use {' or '.join(OBJECTIVES)}")
+        if not self.bits or len(set(self.bits)) != len(self.bits):
+            raise OhqError(f"candidate bits must be distinct, got {self.bits}")
+        self.bits = tuple(sorted(int(b) for b in self.bits))
+        if self.size_mib is not None and self.size_ratio is not None:
+            raise OhqError("give either --size-mib or --size-ratio, not both")
+        if self.objective == "paper" and self.size_mib is None and self.size_ratio is None:
+            raise OhqError("the paper objective (Eq. 11) needs a size budget: --size-mib or --size-ratio")
+        if not self.budgets_given():
+            raise OhqError("give a budget: --size-mib, --size-ratio, --latency-ms, --energy-mj or --bram18k")
+        if self.samples < 1 or self.calib < 1:
+            raise OhqError(f"--samples and --calib must be at least 1 (got {self.samples}, {self.calib})")
+
+    def budgets_given(self) -> bool:
+        return any(
+            v is not None
+            for v in (self.size_mib, self.size_ratio, self.latency_ms, self.energy_mj, self.bram18k)
+        )
+
+
+@dataclass
+class LayerRow:
+    """Everything the pipeline learned about one layer (one row of layers.csv)."""
+
+    name: str
+    kind: str
+    params: int
+    macs: int
+    sensitivity: float
+    omega: float
+    bits: int
+    scheme: str
+    size_mib_by_bits: dict[int, float]
+    cycles_by_bits: dict[int, dict[str, int]]
+    latency_ms_by_bits: dict[int, float]
+    energy_mj_by_bits: dict[int, float]
+    bram18k_by_bits: dict[int, int]
+    masked_top1: float | None = None
+
+    @property
+    def cycles(self) -> dict[str, int]:
+        return self.cycles_by_bits[self.bits]
+
+    @property
+    def energy_mj(self) -> float:
+        return self.energy_mj_by_bits[self.bits]
+
+
+@dataclass
+class PipelineResult:
+    request: Request
+    model_name: str
+    input_shape: tuple[int, ...]
+    data_source: str  # "mnist (real)" or "distilled"
+    eval_data: str | None
+    layers: list[LayerRow]
+    budgets: dict[str, float]
+    solve_ms: float
+    plan: Any  # ohq.quant.Plan
+    qmodel: Any  # ohq.quant.QuantModel
+    calib: torch.Tensor
+    top1: dict[str, float | None]  # fp32, int8, mixed
+    totals: dict[str, dict[str, float]]  # int8 / mixed → size_mib, latency_ms, energy_mj
+    seconds: dict[str, float] = field(default_factory=dict)  # wall time per stage
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Reporter:
+    """Progress hooks; the CLI subclasses this with Rich bars. The default is silent."""
+
+    def stage(self, name: str, total: int | None = None) -> None: ...
+
+    def advance(self, done: int, total: int, info: str = "") -> None: ...
+
+    def end(self) -> None: ...
+
+
+def run_pipeline(req: Request, reporter: Reporter | None = None) -> PipelineResult:
+    """Run the whole OHQ pipeline for `req` (see the module docstring)."""
+    from ohq.data import load_dataset
+    from ohq.models import load_model
+    from ohq.quant import Plan, QuantSpec, quantize
+
+    rep = reporter or Reporter()
+    seconds: dict[str, float] = {}
+
+    @contextmanager
+    def stage(name: str, total: int | None = None):
+        rep.stage(name, total)
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            seconds[name] = time.perf_counter() - start
+            rep.end()
+
+    torch.manual_seed(req.seed)
+    with stage("graph"):
+        loaded = load_model(req.model, req.weights)
+        model = loaded.model.eval()
+        shape = tuple(req.input_shape or loaded.input_shape or _shape_from_data(req.data))
+        graph = layer_graph(model, shape)
+        if not graph.layers:
+            raise OhqError(f"model {req.model!r} has no quantizable layers")
+    eval_name = req.data or loaded.data
+    with stage("data", req.distill_steps if req.data is None else None):
+        calib, samples, source = _calibration_data(req, model, shape, rep)
+    with stage("sensitivity", len(graph.layers)):
+        method = _sensitivity(req, rep).fit(model, samples)
+        scores = np.asarray(method.scores_, dtype=float)
+    with stage("hardware", len(req.bits)):
+        table, costs = _cost_table(req, model, graph)
+    with stage("search"):
+        budgets = _budgets(req, table)
+        value, omegas = _objective(req, model, graph, method, scores, costs)
+        ties = residual_ties(model, graph) if req.tie_residual else []
+        pinned = {}
+        if req.pin_first_last is not None:
+            pinned = {graph.names[0]: req.pin_first_last, graph.names[-1]: req.pin_first_last}
+        allocation = solve(table, value, budgets, ties=ties, pinned=pinned)
+    with stage("quantize"):
+        plan = Plan(
+            QuantSpec(max(req.bits), req.a_bits, req.scheme),
+            {name: QuantSpec(b, req.a_bits, req.scheme) for name, b in allocation.bits.items()},
+        )
+        qmodel = quantize(model, plan, calib)
+        int8 = quantize(model, Plan(QuantSpec(8, req.a_bits, req.scheme)), calib)
+    top1: dict[str, float | None] = {"fp32": None, "int8": None, "mixed": None}
+    masked = None
+    if eval_name is not None:
+        with stage("evaluate", 3):
+            from ohq.train import top1 as accuracy
+
+            test = load_dataset(eval_name, "test")
+            for i, (key, net) in enumerate((("fp32", model), ("int8", int8), ("mixed", qmodel))):
+                top1[key] = accuracy(net, test)
+                rep.advance(i + 1, 3, key)
+            if hasattr(method, "masked_top1"):
+                subset = slice(0, min(len(test), 1000))
+                masked = method.masked_top1(test.x[subset], test.y[subset])
+    rows = _rows(graph, table, costs, scores, omegas, allocation.bits, req.scheme, masked)
+    totals = {
+        "int8": _totals(table, {n: 8 for n in table.names}) if 8 in table.bits else {},
+        "mixed": _totals(table, allocation.bits),
+    }
+    return PipelineResult(
+        req, loaded.name, shape, source, eval_name, rows, budgets, allocation.solve_ms, plan, qmodel,
+        calib, top1, totals, seconds,
+        {"sensitivity_seconds": method.seconds_, "ties": ties, "pinned": pinned},
+    )
+
+
+def _shape_from_data(data: str | None) -> tuple[int, ...]:
+    if data is None:
+        raise OhqError("give --input (or --data) for a model whose input shape ohq does not know")
+    from ohq.data import load_dataset
+
+    return load_dataset(data, "test").input_shape
+
+
+def _calibration_data(req: Request, model: nn.Module, shape, rep: Reporter):
+    """(calibration inputs, sensitivity inputs, description): real train samples or distilled data."""
+    if req.data is not None:
+        from ohq.data import load_dataset
+
+        train = load_dataset(req.data, "train")
+        order = torch.randperm(len(train), generator=torch.Generator().manual_seed(req.seed))
+        calib = train.x[order[: req.calib]]
+        return calib, train.x[order[: req.samples]], f"{req.data} (real, train split)"
+    from ohq.data.distill import distill_data
+
+    n = max(req.calib, req.samples)
+    distilled = distill_data(
+        model, n, shape[1:], steps=req.distill_steps, seed=req.seed,
+        callback=lambda step, total, loss: rep.advance(step, total, f"BN loss {loss:.3f}"),
+    )
+    return distilled.x, distilled.x[: req.samples], "distilled from BN statistics"
+
+
+def _sensitivity(req: Request, rep: Reporter):
+    from ohq.sensitivity import get_method
+
+    params: dict[str, Any] = {"callback": lambda done, total: rep.advance(done, total)}
+    if req.sensitivity in ("mqe", "hessian"):
+        params["seed"] = req.seed
+    return get_method(req.sensitivity, **params)
+
+
+def _cost_table(req: Request, model: nn.Module, graph: LayerGraph):
+    from ohq.hw import cost_table
+
+    opts = {"path": req.probe_file} if req.probe == "file" else {}
+    costs = cost_table(graph, req.device, req.bits, req.scheme, req.probe, a_bits=req.a_bits, **opts)
+    weights = _weight_counts(model, graph)
+    names = graph.names
+    size = np.array([[(weights[n][0] * b + weights[n][1] * 32) / 8 / MIB for b in req.bits] for n in names])
+    metric = lambda attr: np.array([[getattr(costs[n][b], attr) for b in req.bits] for n in names], float)  # noqa: E731
+    table = CostTable(
+        names, req.bits,
+        {"size_mib": size, "latency_ms": metric("latency_ms"), "energy_mj": metric("energy_mj"),
+         "bram18k": _weight_bram18k(size)},
+    )
+    return table, costs
+
+
+def _weight_counts(model: nn.Module, graph: LayerGraph) -> dict[str, tuple[int, int]]:
+    modules = dict(model.named_modules())
+    out = {}
+    for name in graph.names:
+        m = modules[name]
+        out[name] = (m.weight.numel(), 0 if m.bias is None else m.bias.numel())
+    return out
+
+
+def _weight_bram18k(size_mib: np.ndarray) -> np.ndarray:
+    """18 Kb BRAM blocks that hold each layer's weights on chip (seed 004's all-on-chip budget)."""
+    return np.ceil(size_mib * MIB * 8 / 18432)
+
+
+def _budgets(req: Request, table: CostTable) -> dict[str, float]:
+    budgets = {}
+    if req.size_ratio is not None:
+        budgets["size_mib"] = table.size_from_ratio(req.size_ratio, min(req.bits), max(req.bits))
+    elif req.size_mib is not None:
+        budgets["size_mib"] = req.size_mib
+    for key in ("latency_ms", "energy_mj", "bram18k"):
+        if getattr(req, key) is not None:
+            budgets[key] = float(getattr(req, key))
+    return budgets
+
+
+def _objective(req: Request, model, graph, method, scores, costs) -> tuple[np.ndarray, np.ndarray]:
+    """The ILP's value matrix (layers × bits) and Ω per layer."""
+    top = max(req.bits)
+    cycles = [costs[n][top].cycles["total"] for n in graph.names]
+    energy = [costs[n][top].energy_mj for n in graph.names]
+    omegas = omega(scores, cycles, energy, req.beta, req.gamma)
+    if req.objective == "paper":  # Eq. 11: maximise Σ b_i·Ω_i
+        return np.outer(omegas, req.bits), omegas
+    return -sensitivity_penalty(scores, *_relative_errors(req, model, graph, method)), omegas
+
+
+def _relative_errors(req: Request, model, graph, method) -> tuple[np.ndarray, np.ndarray]:
+    """‖W − Q_b(W)‖²/‖W‖² per layer and candidate, and the same for the perturbation ω measured."""
+    from ohq.quant import QuantSpec, quantize_weight
+
+    modules = dict(model.named_modules())
+    err = np.zeros((len(graph.names), len(req.bits)))
+    ref = np.zeros(len(graph.names))
+    method_bits = getattr(method, "bits", 8)
+    for i, name in enumerate(graph.names):
+        w = modules[name].weight.detach()
+        norm = float(w.pow(2).sum()) or 1.0
+
+        def rel(b: int, w=w, norm=norm) -> float:
+            return float((w - quantize_weight(w, QuantSpec(b, None, req.scheme))).pow(2).sum()) / norm
+
+        err[i] = [rel(b) for b in req.bits]
+        # MQE zeroes a fraction α of the weights: on average it removes α of their energy.
+        ref[i] = getattr(method, "alpha", None) or rel(method_bits)
+    return err, ref
+
+
+def _rows(graph, table, costs, scores, omegas, bits, scheme, masked) -> list[LayerRow]:
+    rows = []
+    for i, layer in enumerate(graph.layers):
+        per = costs[layer.name]
+        rows.append(LayerRow(
+            layer.name, layer.kind, layer.params, layer.macs, float(scores[i]), float(omegas[i]),
+            bits[layer.name], scheme,
+            {b: float(table.costs["size_mib"][i, j]) for j, b in enumerate(table.bits)},
+            {b: dict(per[b].cycles) for b in table.bits},
+            {b: per[b].latency_ms for b in table.bits},
+            {b: per[b].energy_mj for b in table.bits},
+            {b: int(table.costs["bram18k"][i, j]) for j, b in enumerate(table.bits)},
+            None if masked is None else float(masked[i]),
+        ))
+    return rows
+
+
+def _totals(table: CostTable, bits: dict[str, int]) -> dict[str, float]:
+    return {m: table.total(m, bits) for m in ("size_mib", "latency_ms", "energy_mj")}
+
+
+def residual_ties(model: nn.Module, graph: LayerGraph) -> list[list[str]]:
+    """Groups of layers whose outputs meet at one residual add (e.g. conv2 and its downsample)."""
+    try:
+        gm = fx.symbolic_trace(model)
+    except Exception:
+        return []
+    modules = dict(gm.named_modules())
+    names = set(graph.names)
+
+    def source(node) -> str | None:
+        while isinstance(node, fx.Node) and node.op == "call_module":
+            if node.target in names:
+                return node.target
+            if not isinstance(modules[node.target], nn.BatchNorm2d | nn.Identity):
+                return None
+            node = node.args[0]
+        return None
+
+    groups = []
+    for node in gm.graph.nodes:
+        if node.op == "call_function" and getattr(node.target, "__name__", "") in ("add", "iadd"):
+            layers = sorted({s for a in node.args if (s := source(a)) is not None}, key=graph.names.index)
+            if len(layers) >= 2:
+                groups.append(layers)
+    return groups
+
+
+Callback = Callable[[int, int], None]

@@ -1,0 +1,86 @@
+"""The run directory: what `ohq quantize` writes and `ohq export --run DIR` reads back.
+
+    DIR/config.json   {"type": "ohq.run", "version": 1, "model", "weights", "input_shape", "data",
+                       "device", "plan": <ohq.plan>, "hls4ml": {...}, ...}
+    DIR/calib.npz     the calibration inputs (x), so the quantized model is rebuilt exactly
+    DIR/quantized.pt  the quantized model's state dict (integer codes, scales), for users
+
+>>> run = load_run("runs/demo")          # doctest: +SKIP
+>>> run.qmodel(run.calib[:4]).shape      # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from ohq.errors import OhqError
+
+RUN_TYPE, RUN_VERSION = "ohq.run", 1
+CONFIG, CALIB, CHECKPOINT = "config.json", "calib.npz", "quantized.pt"
+
+
+@dataclass
+class Run:
+    """A run directory read back: the float model, its plan, calibration inputs and QuantModel."""
+
+    path: Path
+    config: dict[str, Any]
+    model: nn.Module
+    plan: Any  # ohq.quant.Plan
+    calib: torch.Tensor
+    qmodel: Any  # ohq.quant.QuantModel
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        return tuple(self.config["input_shape"])
+
+
+def run_config(model: str, weights: str | None, input_shape, data: str | None, plan, **extra: Any) -> dict:
+    """The config.json document of a run (plan serialised with its own type and version)."""
+    return {
+        "type": RUN_TYPE,
+        "version": RUN_VERSION,
+        "model": model,
+        "weights": None if weights is None else str(Path(weights).resolve()),
+        "input_shape": list(input_shape),
+        "data": data,
+        "plan": plan.to_dict(),
+        **extra,
+    }
+
+
+def load_run(path: str | Path) -> Run:
+    """Read a run directory and rebuild its quantized model exactly (same plan, same calibration)."""
+    from ohq.models import load_model
+    from ohq.quant import Plan, quantize
+
+    path = Path(path)
+    if not path.is_dir():
+        raise OhqError(f"run directory {path} does not exist")
+    config_path = path / CONFIG
+    if not config_path.is_file():
+        raise OhqError(f"{path} is not a run directory: it has no {CONFIG}")
+    try:
+        config = json.loads(config_path.read_text())
+    except json.JSONDecodeError as exc:
+        raise OhqError(f"{config_path} is not valid JSON: {exc}") from None
+    if not isinstance(config, dict) or config.get("type") != RUN_TYPE:
+        raise OhqError(f"{config_path} is not an ohq run config (type {RUN_TYPE!r})")
+    if "plan" not in config or config["plan"] is None:
+        raise OhqError(f"{config_path} has no plan; run `ohq quantize` to make one")
+    plan = Plan.from_dict(config["plan"])
+    calib_path = path / CALIB
+    if not calib_path.is_file():
+        raise OhqError(f"{path} has no {CALIB}; the quantized model cannot be rebuilt")
+    with np.load(calib_path, allow_pickle=False) as f:
+        calib = torch.from_numpy(f["x"]).float()
+    model = load_model(config["model"], config.get("weights")).model
+    qmodel = quantize(model, plan, calib)
+    return Run(path, config, model, plan, calib, qmodel)

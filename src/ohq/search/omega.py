@@ -1,0 +1,35 @@
+"""Ω, the paper's per-layer score (seed 003, Eq. 10), and per-bit-width sensitivity penalties.
+
+Ω_i = β·ω̂_i − (γ/2)·(ĉ_i + ê_i), where ω̂, ĉ, ê are the sensitivity, clock cycles and energy of
+layer i, each min–max scaled to [0, 1] across layers. A sensitive layer scores high (keep its bits);
+an expensive layer scores low (cut its bits).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def minmax(values) -> np.ndarray:
+    """Scale to [0, 1] across layers; a constant vector maps to zeros (it carries no preference)."""
+    v = np.asarray(values, dtype=float)
+    span = v.max() - v.min() if v.size else 0.0
+    return (v - v.min()) / span if span > 0 else np.zeros_like(v)
+
+
+def omega(sensitivity, cycles, energy, beta: float = 0.5, gamma: float = 0.5) -> np.ndarray:
+    """Eq. 10: Ω_i = β·ω̂_i − (γ/2)(ĉ_i + ê_i) from per-layer sensitivity, cycles and energy."""
+    return beta * minmax(sensitivity) - gamma / 2 * (minmax(cycles) + minmax(energy))
+
+
+def sensitivity_penalty(sensitivity, weight_error, mask_error) -> np.ndarray:
+    """Per-layer, per-bit-width damage estimate for the min-sensitivity objective.
+
+    MQE measures ω_i once, for one perturbation of layer i (half its 8-bit weights zeroed). To second
+    order the KL divergence grows linearly with the perturbation's energy, so the damage of
+    quantizing layer i to b bits is ω_i · ‖W_i − Q_b(W_i)‖² / ‖ΔW_i^mask‖².
+
+    sensitivity: (L,) ω_i; weight_error: (L, B) ‖W − Q_b(W)‖² per candidate; mask_error: (L,).
+    """
+    s = np.asarray(sensitivity, dtype=float)[:, None]
+    return s * np.asarray(weight_error, dtype=float) / np.maximum(np.asarray(mask_error, float)[:, None], 1e-30)
