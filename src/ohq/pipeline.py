@@ -138,15 +138,152 @@ class Reporter:
     def end(self) -> None: ...
 
 
-def run_pipeline(req: Request, reporter: Reporter | None = None) -> PipelineResult:
-    """Run the whole OHQ pipeline for `req` (see the module docstring)."""
+@dataclass
+class Prepared:
+    """The measured inputs of bit allocation, shared by the pipeline and the baselines (`compare`):
+    the model, its layer graph, calibration/sensitivity samples, test data and the cost table."""
+
+    req: Request
+    name: str
+    model: nn.Module
+    shape: tuple[int, ...]
+    graph: LayerGraph
+    calib: torch.Tensor
+    samples: torch.Tensor
+    source: str
+    test: Any  # LabeledData or None
+    table: CostTable
+    costs: dict
+
+    def sensitivity(self, method: str, reporter: Reporter | None = None, **params):
+        """Fit sensitivity method `method` on the sensitivity samples."""
+        from ohq.sensitivity import get_method
+
+        rep = reporter or Reporter()
+        params.setdefault("callback", lambda done, total: rep.advance(done, total))
+        if method in ("mqe", "hessian"):
+            params.setdefault("seed", self.req.seed)
+        return get_method(method, **params).fit(self.model, self.samples)
+
+    def budgets(self, size_ratio: float | None = None) -> dict[str, float]:
+        req = self.req
+        out = {}
+        ratio = req.size_ratio if size_ratio is None else size_ratio
+        if ratio is not None:
+            out["size_mib"] = self.table.size_from_ratio(ratio, min(req.bits), max(req.bits))
+        elif req.size_mib is not None:
+            out["size_mib"] = req.size_mib
+        for key in ("latency_ms", "energy_mj", "bram18k"):
+            if getattr(req, key) is not None:
+                out[key] = float(getattr(req, key))
+        return out
+
+    def allocate(self, method, budgets: dict[str, float], *, objective: str | None = None,
+                 beta: float | None = None, gamma: float | None = None):
+        """Solve the ILP for a fitted sensitivity method; returns (Allocation, Ω per layer)."""
+        req = self.req
+        beta = req.beta if beta is None else beta
+        gamma = req.gamma if gamma is None else gamma
+        value, omegas = _objective(req, objective or req.objective, self, method, beta, gamma)
+        ties = residual_ties(self.model, self.graph) if req.tie_residual else []
+        pinned = {}
+        if req.pin_first_last is not None:
+            pinned = {self.graph.names[0]: req.pin_first_last, self.graph.names[-1]: req.pin_first_last}
+        allocation = solve(self.table, value, budgets, ties=ties, pinned=pinned)
+        allocation.extra.update(ties=ties, pinned=pinned)
+        return allocation, omegas
+
+    def plan(self, bits: dict[str, int] | int):
+        """The quant Plan for per-layer weight bits (or one bit-width for every layer)."""
+        from ohq.quant import Plan, QuantSpec
+
+        req = self.req
+        if isinstance(bits, int):
+            return Plan(QuantSpec(bits, req.a_bits, req.scheme))
+        return Plan(
+            QuantSpec(max(req.bits), req.a_bits, req.scheme),
+            {name: QuantSpec(b, req.a_bits, req.scheme) for name, b in bits.items()},
+        )
+
+    def quantize(self, plan):
+        from ohq.quant import quantize
+
+        return quantize(self.model, plan, self.calib)
+
+    def top1(self, net: nn.Module) -> float | None:
+        from ohq.train import top1
+
+        return None if self.test is None else top1(net, self.test)
+
+    def totals(self, bits: dict[str, int] | int) -> dict[str, float]:
+        """Size, latency and energy of an allocation (one bit-width for all when an int)."""
+        if isinstance(bits, int):
+            if bits not in self.table.bits:
+                return {}
+            bits = {n: bits for n in self.table.names}
+        return {m: self.table.total(m, bits) for m in ("size_mib", "latency_ms", "energy_mj")}
+
+
+def prepare(req: Request, reporter: Reporter | None = None, seconds: dict | None = None) -> Prepared:
+    """Stages graph, data and hardware: everything bit allocation needs except sensitivity."""
     from ohq.data import load_dataset
     from ohq.models import load_model
-    from ohq.quant import Plan, QuantSpec, quantize
 
     rep = reporter or Reporter()
-    seconds: dict[str, float] = {}
+    stage = _stager(rep, {} if seconds is None else seconds)
+    torch.manual_seed(req.seed)
+    with stage("graph"):
+        loaded = load_model(req.model, req.weights)
+        model = loaded.model.eval()
+        shape = tuple(req.input_shape or loaded.input_shape or _shape_from_data(req.data))
+        graph = layer_graph(model, shape)
+        if not graph.layers:
+            raise OhqError(f"model {req.model!r} has no quantizable layers")
+    with stage("data", req.distill_steps * -(-req.samples // 32) if req.data is None else None):
+        calib, samples, source = _calibration_data(req, model, shape, rep)
+        eval_name = req.data or loaded.data
+        test = None if eval_name is None else load_dataset(eval_name, "test")
+    with stage("hardware", len(req.bits)):
+        table, costs = _cost_table(req, model, graph)
+    return Prepared(req, loaded.name, model, shape, graph, calib, samples, source, test, table, costs)
 
+
+def run_pipeline(req: Request, reporter: Reporter | None = None) -> PipelineResult:
+    """Run the whole OHQ pipeline for `req` (see the module docstring)."""
+    rep = reporter or Reporter()
+    seconds: dict[str, float] = {}
+    stage = _stager(rep, seconds)
+    prep = prepare(req, rep, seconds)
+    with stage("sensitivity", len(prep.graph.layers)):
+        method = prep.sensitivity(req.sensitivity, rep)
+    with stage("search"):
+        budgets = prep.budgets()
+        allocation, omegas = prep.allocate(method, budgets)
+    with stage("quantize"):
+        plan = prep.plan(allocation.bits)
+        qmodel = prep.quantize(plan)
+        int8 = prep.quantize(prep.plan(8))
+    top1: dict[str, float | None] = {"fp32": None, "int8": None, "mixed": None}
+    masked = None
+    if prep.test is not None:
+        with stage("evaluate", 3):
+            for i, (key, net) in enumerate((("fp32", prep.model), ("int8", int8), ("mixed", qmodel))):
+                top1[key] = prep.top1(net)
+                rep.advance(i + 1, 3, key)
+            if hasattr(method, "masked_top1"):
+                subset = slice(0, min(len(prep.test), 1000))
+                masked = method.masked_top1(prep.test.x[subset], prep.test.y[subset])
+    scores = np.asarray(method.scores_, dtype=float)
+    rows = _rows(prep.graph, prep.table, prep.costs, scores, omegas, allocation.bits, req.scheme, masked)
+    totals = {"int8": prep.totals(8), "mixed": prep.totals(allocation.bits)}
+    return PipelineResult(
+        req, prep.name, prep.shape, prep.source, None if prep.test is None else prep.test.name, rows,
+        budgets, allocation.solve_ms, plan, qmodel, prep.calib, top1, totals, seconds,
+        {"sensitivity_seconds": method.seconds_, **allocation.extra},
+    )
+
+
+def _stager(rep: Reporter, seconds: dict[str, float]):
     @contextmanager
     def stage(name: str, total: int | None = None):
         rep.stage(name, total)
@@ -157,60 +294,7 @@ def run_pipeline(req: Request, reporter: Reporter | None = None) -> PipelineResu
             seconds[name] = time.perf_counter() - start
             rep.end()
 
-    torch.manual_seed(req.seed)
-    with stage("graph"):
-        loaded = load_model(req.model, req.weights)
-        model = loaded.model.eval()
-        shape = tuple(req.input_shape or loaded.input_shape or _shape_from_data(req.data))
-        graph = layer_graph(model, shape)
-        if not graph.layers:
-            raise OhqError(f"model {req.model!r} has no quantizable layers")
-    eval_name = req.data or loaded.data
-    with stage("data", req.distill_steps if req.data is None else None):
-        calib, samples, source = _calibration_data(req, model, shape, rep)
-    with stage("sensitivity", len(graph.layers)):
-        method = _sensitivity(req, rep).fit(model, samples)
-        scores = np.asarray(method.scores_, dtype=float)
-    with stage("hardware", len(req.bits)):
-        table, costs = _cost_table(req, model, graph)
-    with stage("search"):
-        budgets = _budgets(req, table)
-        value, omegas = _objective(req, model, graph, method, scores, costs)
-        ties = residual_ties(model, graph) if req.tie_residual else []
-        pinned = {}
-        if req.pin_first_last is not None:
-            pinned = {graph.names[0]: req.pin_first_last, graph.names[-1]: req.pin_first_last}
-        allocation = solve(table, value, budgets, ties=ties, pinned=pinned)
-    with stage("quantize"):
-        plan = Plan(
-            QuantSpec(max(req.bits), req.a_bits, req.scheme),
-            {name: QuantSpec(b, req.a_bits, req.scheme) for name, b in allocation.bits.items()},
-        )
-        qmodel = quantize(model, plan, calib)
-        int8 = quantize(model, Plan(QuantSpec(8, req.a_bits, req.scheme)), calib)
-    top1: dict[str, float | None] = {"fp32": None, "int8": None, "mixed": None}
-    masked = None
-    if eval_name is not None:
-        with stage("evaluate", 3):
-            from ohq.train import top1 as accuracy
-
-            test = load_dataset(eval_name, "test")
-            for i, (key, net) in enumerate((("fp32", model), ("int8", int8), ("mixed", qmodel))):
-                top1[key] = accuracy(net, test)
-                rep.advance(i + 1, 3, key)
-            if hasattr(method, "masked_top1"):
-                subset = slice(0, min(len(test), 1000))
-                masked = method.masked_top1(test.x[subset], test.y[subset])
-    rows = _rows(graph, table, costs, scores, omegas, allocation.bits, req.scheme, masked)
-    totals = {
-        "int8": _totals(table, {n: 8 for n in table.names}) if 8 in table.bits else {},
-        "mixed": _totals(table, allocation.bits),
-    }
-    return PipelineResult(
-        req, loaded.name, shape, source, eval_name, rows, budgets, allocation.solve_ms, plan, qmodel,
-        calib, top1, totals, seconds,
-        {"sensitivity_seconds": method.seconds_, "ties": ties, "pinned": pinned},
-    )
+    return stage
 
 
 def _shape_from_data(data: str | None) -> tuple[int, ...]:
@@ -232,21 +316,12 @@ def _calibration_data(req: Request, model: nn.Module, shape, rep: Reporter):
         return calib, train.x[order[: req.samples]], f"{req.data} (real, train split)"
     from ohq.data.distill import distill_data
 
-    n = max(req.calib, req.samples)
+    # ZeroQ's recipe: one small distilled batch serves both calibration and sensitivity.
     distilled = distill_data(
-        model, n, shape[1:], steps=req.distill_steps, seed=req.seed,
+        model, req.samples, shape[1:], steps=req.distill_steps, seed=req.seed,
         callback=lambda step, total, loss: rep.advance(step, total, f"BN loss {loss:.3f}"),
     )
-    return distilled.x, distilled.x[: req.samples], "distilled from BN statistics"
-
-
-def _sensitivity(req: Request, rep: Reporter):
-    from ohq.sensitivity import get_method
-
-    params: dict[str, Any] = {"callback": lambda done, total: rep.advance(done, total)}
-    if req.sensitivity in ("mqe", "hessian"):
-        params["seed"] = req.seed
-    return get_method(req.sensitivity, **params)
+    return distilled.x, distilled.x, "distilled from BN statistics"
 
 
 def _cost_table(req: Request, model: nn.Module, graph: LayerGraph):
@@ -280,27 +355,19 @@ def _weight_bram18k(size_mib: np.ndarray) -> np.ndarray:
     return np.ceil(size_mib * MIB * 8 / 18432)
 
 
-def _budgets(req: Request, table: CostTable) -> dict[str, float]:
-    budgets = {}
-    if req.size_ratio is not None:
-        budgets["size_mib"] = table.size_from_ratio(req.size_ratio, min(req.bits), max(req.bits))
-    elif req.size_mib is not None:
-        budgets["size_mib"] = req.size_mib
-    for key in ("latency_ms", "energy_mj", "bram18k"):
-        if getattr(req, key) is not None:
-            budgets[key] = float(getattr(req, key))
-    return budgets
-
-
-def _objective(req: Request, model, graph, method, scores, costs) -> tuple[np.ndarray, np.ndarray]:
+def _objective(req: Request, objective: str, prep: Prepared, method, beta: float, gamma: float):
     """The ILP's value matrix (layers × bits) and Ω per layer."""
     top = max(req.bits)
-    cycles = [costs[n][top].cycles["total"] for n in graph.names]
-    energy = [costs[n][top].energy_mj for n in graph.names]
-    omegas = omega(scores, cycles, energy, req.beta, req.gamma)
-    if req.objective == "paper":  # Eq. 11: maximise Σ b_i·Ω_i
+    names = prep.graph.names
+    scores = np.asarray(method.scores_, dtype=float)
+    cycles = [prep.costs[n][top].cycles["total"] for n in names]
+    energy = [prep.costs[n][top].energy_mj for n in names]
+    omegas = omega(scores, cycles, energy, beta, gamma)
+    if objective == "paper":  # Eq. 11: maximise Σ b_i·Ω_i
         return np.outer(omegas, req.bits), omegas
-    return -sensitivity_penalty(scores, *_relative_errors(req, model, graph, method)), omegas
+    if objective != "min-sensitivity":
+        raise OhqError(f"unknown objective {objective!r}; use {' or '.join(OBJECTIVES)}")
+    return -sensitivity_penalty(scores, *_relative_errors(req, prep.model, prep.graph, method)), omegas
 
 
 def _relative_errors(req: Request, model, graph, method) -> tuple[np.ndarray, np.ndarray]:
@@ -339,10 +406,6 @@ def _rows(graph, table, costs, scores, omegas, bits, scheme, masked) -> list[Lay
             None if masked is None else float(masked[i]),
         ))
     return rows
-
-
-def _totals(table: CostTable, bits: dict[str, int]) -> dict[str, float]:
-    return {m: table.total(m, bits) for m in ("size_mib", "latency_ms", "energy_mj")}
 
 
 def residual_ties(model: nn.Module, graph: LayerGraph) -> list[list[str]]:

@@ -84,3 +84,84 @@ def load_run(path: str | Path) -> Run:
     model = load_model(config["model"], config.get("weights")).model
     qmodel = quantize(model, plan, calib)
     return Run(path, config, model, plan, calib, qmodel)
+
+
+def write_run(result, out: str | Path, force: bool = False, pareto_points=None, extra_tables=None) -> Path:
+    """Write a PipelineResult as a run directory. An existing `out` is refused unless `force`;
+    the directory is built beside it and renamed into place, so a failure leaves nothing half-written."""
+    import shutil
+    import tempfile
+
+    out = Path(out)
+    if out.exists() and not force:
+        raise OhqError(f"{out} exists; pass --force to replace it (nothing was touched)")
+    if out.exists() and not out.is_dir():
+        raise OhqError(f"{out} exists and is not a directory")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}."))
+    try:
+        _fill_run(result, tmp, pareto_points, extra_tables)
+        if out.exists():
+            old = out.with_name(f".{out.name}.old")
+            out.rename(old)
+            tmp.rename(out)
+            shutil.rmtree(old)
+        else:
+            tmp.rename(out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out
+
+
+def _fill_run(result, run: Path, pareto_points, extra_tables) -> None:
+    from ohq.export import hls4ml_config
+    from ohq.io import write_json
+    from ohq.report import write_run_artifacts
+
+    req = result.request
+    np.savez_compressed(run / CALIB, x=result.calib.numpy())
+    torch.save(result.qmodel.state_dict(), run / CHECKPOINT)
+    config = run_config(
+        req.model, req.weights, result.input_shape, req.data, result.plan,
+        device=req.device, probe=req.probe,
+        request={k: v for k, v in vars(req).items() if k not in ("model", "weights", "data")},
+        results=summary(result),
+        hls4ml=hls4ml_config(result.qmodel),
+    )
+    write_json(run / CONFIG, config)
+    write_run_artifacts(result, run, pareto_points=pareto_points, extra_tables=extra_tables)
+
+
+def summary(result) -> dict[str, Any]:
+    """The `ohq quantize --json` document (also stored in config.json under "results")."""
+    mixed = result.totals["mixed"]
+    return {
+        "model": result.model_name,
+        "device": result.request.device,
+        "budget": result.budgets,
+        "objective": result.request.objective,
+        "solve_ms": result.solve_ms,
+        "size_mib": mixed["size_mib"],
+        "latency_ms": mixed["latency_ms"],
+        "energy_mj": mixed["energy_mj"],
+        "top1_fp32": result.top1["fp32"],
+        "top1_int8": result.top1["int8"],
+        "top1_mixed": result.top1["mixed"],
+        "int8": result.totals["int8"],
+        "data": result.data_source,
+        "seconds": {k: round(v, 3) for k, v in result.seconds.items()},
+        "layers": [
+            {
+                "name": row.name,
+                "bits": row.bits,
+                "scheme": row.scheme,
+                "omega": row.omega,
+                "sensitivity": row.sensitivity,
+                "cycles": row.cycles,
+                "energy_mj": row.energy_mj,
+                "size_mib_by_bits": {str(b): v for b, v in row.size_mib_by_bits.items()},
+            }
+            for row in result.layers
+        ],
+    }

@@ -71,6 +71,7 @@ def test_analyze_distilled_file_has_no_top1(tmp_path):
         (("--samples", "0"), "--samples"),
         (("--method", "nope"), "unknown sensitivity method"),
         (("--data", "digits", "--distilled", "x.npz"), "either --data or --distilled"),
+        (("--data", "digits", "--bits", "1"), "bits"),
     ],
 )
 def test_analyze_bad_input_is_one_line_exit_2(args, fragment):

@@ -20,7 +20,7 @@ def test_config_shape_and_precisions(q48):
     assert set(cfg) == {"Model", "LayerName"}
     assert {"Precision", "ReuseFactor", "Strategy"} == set(cfg["Model"])
     assert list(cfg["LayerName"]) == list(q48.layers)
-    for name, entry in cfg["LayerName"].items():
+    for _name, entry in cfg["LayerName"].items():
         assert set(entry) == {"Precision", "ReuseFactor", "Strategy"}
         assert set(entry["Precision"]) == {"weight", "bias", "result", "accum"}
         assert all(TYPE.match(t) for t in entry["Precision"].values()), entry

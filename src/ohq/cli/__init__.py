@@ -15,6 +15,8 @@ from ohq.cli import analyze  # noqa: E402,F401  isort: skip
 from ohq.cli import hw  # noqa: E402,F401  isort: skip
 from ohq.cli import eval  # noqa: E402,F401  isort: skip
 from ohq.cli import export  # noqa: E402,F401  isort: skip
+from ohq.cli import quantize  # noqa: E402,F401  isort: skip
+from ohq.cli import compare  # noqa: E402,F401  isort: skip
 
 
 def main() -> None:

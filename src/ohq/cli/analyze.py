@@ -82,6 +82,14 @@ def analyze(
         raise OhqError(f"--samples must be a positive number of samples, got {samples}")
     params = _method_params(method, bits, seed, masks, alpha)
     get_method(method, **params)  # unknown method: one line before any work
+    if bits is not None:  # bad bit-widths too (errors under a progress bar would not be one line)
+        from ohq.quant import QuantSpec
+
+        QuantSpec(w_bits=bits, a_bits=bits if method == "mqe" else None)
+    if method == "mqe" and not 0.0 < alpha <= 1.0:
+        raise OhqError(f"--alpha must be in (0, 1], got {alpha}")
+    if masks <= 0:
+        raise OhqError(f"--masks must be a positive integer, got {masks}")
     if plot is not None and not plot.endswith(".png"):
         raise OhqError(f"--plot must end in .png, got {plot!r}")
     loaded, shape = resolve_model(model, weights, input)

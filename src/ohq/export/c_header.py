@@ -90,6 +90,10 @@ def _array(ctype: str, name: str, values) -> str:
     return f"static const {ctype} {name}[{len(flat)}] = {{\n    {body}\n}};\n"
 
 
+def _pair(v) -> tuple[int, int]:
+    return (v, v) if isinstance(v, int) else tuple(v)
+
+
 def layer_header(ints: LayerInts, shapes: tuple[tuple, tuple], relu: bool, src) -> str:
     ident, macro = c_ident(ints.name), c_ident(ints.name).upper()
     (_, cin, *hw), (_, cout, *ohw) = shapes
@@ -98,13 +102,12 @@ def layer_header(ints: LayerInts, shapes: tuple[tuple, tuple], relu: bool, src) 
     codes = ints.codes
     kh, kw = (codes.shape[2], codes.shape[3]) if ints.is_conv else (1, 1)
     a = ints.conv_args
-    pair = (lambda v: (v, v) if isinstance(v, int) else tuple(v))
-    sh, sw = pair(a.get("stride", 1))
+    sh, sw = _pair(a.get("stride", 1))
     pad = a.get("padding", 0)
     if isinstance(pad, str):
         raise OhqError(f"c cannot express layer {ints.name!r}: padding={pad!r} (give explicit padding)")
-    ph, pw = pair(pad)
-    dh, dw = pair(a.get("dilation", 1))
+    ph, pw = _pair(pad)
+    dh, dw = _pair(a.get("dilation", 1))
     wide = codes.min() < -128 or codes.max() > 127
     wtype = "int16_t" if wide else "int8_t"
     label = f"W{ints.w_bits}A{ints.inp.bits} {ints.scheme}"
