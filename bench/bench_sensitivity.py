@@ -5,8 +5,8 @@
   spearman  Spearman correlation over layers between each method's score and the real test top-1
             drop when that layer alone is quantized to 2 and 3 bits (shipped MNIST models);
             then the MQE variants (mask seeds, several masks, which samples)
-  distill   BN-statistics loss before/after distillation; W8A8 PTQ top-1 when calibrating on
-            distilled vs real data
+  distill   BN-statistics loss before/after distillation; W8A8 (and W4A4) PTQ top-1 when
+            calibrating on distilled vs real vs noise data
 
 Run: python bench/bench_sensitivity.py [--section timing|spearman|distill|all] [--quick]
 Timings are single-threaded (torch.set_num_threads(1)): the shared CI machines have two cores.
@@ -162,9 +162,12 @@ def section_spearman(quick: bool) -> None:
 # ---------------------------------------------------------------------------------------------
 def section_distill(quick: bool) -> None:
     print("\n## Distilled data: BN-statistics loss and W8A8 PTQ calibration\n")
-    print("| model | BN loss: noise → distilled | BN loss real | seconds | FP top-1 | W8A8 real calib "
-          "| W8A8 distilled calib | W8A8 noise calib |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("Top-1 after PTQ calibrated on 32 real / distilled / N(0,1) samples; W4A4 with the minmax and")
+    print("the mse activation observer (distilled inputs have outliers that a minmax range keeps).\n")
+    print("| model | BN loss: noise → distilled | BN loss real | seconds | FP top-1 "
+          "| W8A8 minmax: real | distilled | noise | W4A4 minmax: real | distilled | noise "
+          "| W4A4 mse: real | distilled | noise |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for name in ("digits_cnn", *SHIPPED_MNIST):
         model = shipped(name)
         if model is None:
@@ -179,11 +182,12 @@ def section_distill(quick: bool) -> None:
         secs = time.perf_counter() - start
         noise = torch.randn(32, *shape, generator=torch.Generator().manual_seed(0))
         accs = []
-        for calib in (x_real, d.x, noise):
-            qm = quantize(model, Plan(default=QuantSpec(8, 8)), calib)
-            accs.append(top1(qm, x_test, y_test))
+        for bits, obs in ((8, "minmax"), (4, "minmax"), (4, "mse")):
+            for calib in (x_real, d.x, noise):
+                qm = quantize(model, Plan(default=QuantSpec(bits, bits, a_observer=obs)), calib)
+                accs.append(f"{top1(qm, x_test, y_test):.2%}")
         print(f"| {name} | {d.loss_before:.3g} → {d.loss_after:.3g} | {bn_statistics_loss(model, x_real):.3g} | "
-              f"{secs:.0f} | {top1(model, x_test, y_test):.2%} | {accs[0]:.2%} | {accs[1]:.2%} | {accs[2]:.2%} |")
+              f"{secs:.0f} | {top1(model, x_test, y_test):.2%} | " + " | ".join(accs) + " |")
 
 
 def main() -> None:

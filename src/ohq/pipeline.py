@@ -41,7 +41,7 @@ class Request:
     probe: str = "fpga-model"
     probe_file: str | None = None
     bits: tuple[int, ...] = (4, 8)
-    a_bits: int = 8
+    a_bits: int | None = None  # None: each layer reads activations at its weight bits (W/A */*)
     scheme: str = "uniform"
     objective: str = "paper"
     sensitivity: str = "mqe"
@@ -198,12 +198,13 @@ class Prepared:
         from ohq.quant import Plan, QuantSpec
 
         req = self.req
+
+        def spec(b: int) -> QuantSpec:
+            return QuantSpec(b, b if req.a_bits is None else req.a_bits, req.scheme)
+
         if isinstance(bits, int):
-            return Plan(QuantSpec(bits, req.a_bits, req.scheme))
-        return Plan(
-            QuantSpec(max(req.bits), req.a_bits, req.scheme),
-            {name: QuantSpec(b, req.a_bits, req.scheme) for name, b in bits.items()},
-        )
+            return Plan(spec(bits))
+        return Plan(spec(max(req.bits)), {name: spec(b) for name, b in bits.items()})
 
     def quantize(self, plan):
         from ohq.quant import quantize
@@ -244,7 +245,10 @@ def prepare(req: Request, reporter: Reporter | None = None, seconds: dict | None
         eval_name = req.data or loaded.data
         test = None if eval_name is None else load_dataset(eval_name, "test")
     with stage("hardware", len(req.bits)):
-        table, costs = _cost_table(req, model, graph)
+        opts = {"path": req.probe_file} if req.probe == "file" else {}
+        table, costs = allocation_table(
+            model, graph, req.device, req.bits, scheme=req.scheme, probe=req.probe, a_bits=req.a_bits, **opts
+        )
     return Prepared(req, loaded.name, model, shape, graph, calib, samples, source, test, table, costs)
 
 
@@ -324,17 +328,24 @@ def _calibration_data(req: Request, model: nn.Module, shape, rep: Reporter):
     return distilled.x, distilled.x, "distilled from BN statistics"
 
 
-def _cost_table(req: Request, model: nn.Module, graph: LayerGraph):
+def allocation_table(
+    model: nn.Module, graph: LayerGraph, device: str, bits: tuple[int, ...], *, scheme: str = "uniform",
+    probe: str = "fpga-model", a_bits: int | None = None, **probe_opts,
+) -> tuple[CostTable, dict]:
+    """The ILP's cost table (size, latency, energy, BRAM per layer and bit-width) and the probe's
+    per-layer `LayerCost`s behind it. `a_bits=None`: activations at each candidate's weight bits."""
     from ohq.hw import cost_table
 
-    opts = {"path": req.probe_file} if req.probe == "file" else {}
-    costs = cost_table(graph, req.device, req.bits, req.scheme, req.probe, a_bits=req.a_bits, **opts)
+    costs = cost_table(graph, device, bits, scheme, probe, a_bits=a_bits, **probe_opts)
     weights = _weight_counts(model, graph)
     names = graph.names
-    size = np.array([[(weights[n][0] * b + weights[n][1] * 32) / 8 / MIB for b in req.bits] for n in names])
-    metric = lambda attr: np.array([[getattr(costs[n][b], attr) for b in req.bits] for n in names], float)  # noqa: E731
+    size = np.array([[(weights[n][0] * b + weights[n][1] * 32) / 8 / MIB for b in bits] for n in names])
+
+    def metric(attr: str) -> np.ndarray:
+        return np.array([[getattr(costs[n][b], attr) for b in bits] for n in names], float)
+
     table = CostTable(
-        names, req.bits,
+        names, tuple(bits),
         {"size_mib": size, "latency_ms": metric("latency_ms"), "energy_mj": metric("energy_mj"),
          "bram18k": _weight_bram18k(size)},
     )

@@ -127,7 +127,7 @@ def _fill_run(result, run: Path, pareto_points, extra_tables) -> None:
         device=req.device, probe=req.probe,
         request={k: v for k, v in vars(req).items() if k not in ("model", "weights", "data")},
         results=summary(result),
-        hls4ml=hls4ml_config(result.qmodel),
+        hls4ml=hls4ml_config(result.qmodel, result.input_shape, req.device, strict=False),
     )
     write_json(run / CONFIG, config)
     write_run_artifacts(result, run, pareto_points=pareto_points, extra_tables=extra_tables)

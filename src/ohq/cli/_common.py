@@ -88,5 +88,5 @@ def progress():
         TimeElapsedColumn(),
         TimeRemainingColumn(),
         console=console_err,
-        transient=False,
+        transient=True,  # bars vanish when done: the summary follows, and errors stay one line
     )

@@ -24,9 +24,10 @@ from ohq.cli._common import (
 from ohq.errors import OhqError
 
 
-def read_plan_file(path: str) -> dict:
-    """A plan from JSON: {layer: bits | {w_bits, a_bits, scheme}, "_default": ...}, optionally
-    wrapped as {"plan": {...}} or {"layers": {...}}."""
+def read_plan_file(path: str):
+    """A plan from JSON: an ohq plan or run config (`"type": "ohq.plan"`/`"ohq.run"`), or the short
+    form {layer: bits | {w_bits, a_bits, scheme}, "_default": ...}, optionally wrapped as
+    {"plan": {...}} or {"layers": {...}}."""
     p = Path(path)
     if not p.is_file():
         raise OhqError(f"config file {p} does not exist")
@@ -34,6 +35,10 @@ def read_plan_file(path: str) -> dict:
         doc = _json.loads(p.read_text())
     except _json.JSONDecodeError as exc:
         raise OhqError(f"config file {p}: not valid JSON ({exc.msg}, line {exc.lineno})") from None
+    if isinstance(doc, dict) and doc.get("type") in ("ohq.plan", "ohq.run"):
+        from ohq.quant import Plan  # the plan `ohq quantize` writes, alone or inside a run config
+
+        return Plan.from_dict(doc if doc["type"] == "ohq.plan" else doc.get("plan"))
     if isinstance(doc, dict):
         for key in ("plan", "layers"):
             if isinstance(doc.get(key), dict):
@@ -84,7 +89,7 @@ def hw(
     input: InputOpt = None,
     bits: Annotated[int | None, typer.Option("--bits", "-b", help="Bits of every layer (weights and activations); default 8.")] = None,
     a_bits: Annotated[int | None, typer.Option("--a-bits", help="Activation bits (default: the weight bits).")] = None,
-    config: Annotated[str | None, typer.Option("--config", help="JSON plan: {layer: bits | {w_bits, a_bits, scheme}, '_default': ...}.")] = None,
+    config: Annotated[str | None, typer.Option("--config", help="Plan JSON (ohq.plan or a run config.json), or {layer: bits, '_default': bits}.")] = None,
     scheme: Annotated[str, typer.Option("--scheme", "-s", help="uniform | pot | sp2 | rowmix.")] = "uniform",
     probe: Annotated[str, typer.Option("--probe", "-p", help="fpga-model | cpu | file.")] = "fpga-model",
     probe_file: Annotated[str | None, typer.Option("--probe-file", help="CSV/JSON of per-layer board measurements (--probe file).")] = None,

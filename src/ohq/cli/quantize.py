@@ -59,6 +59,7 @@ def parse_bits(text: str) -> tuple[int, ...]:
 
 def run_and_write(req: Request, out: str, force: bool, as_json: bool) -> None:
     """Run the pipeline with progress bars, write the run directory, print the table or JSON."""
+    from ohq.report import result_points
     from ohq.rundir import summary, write_run
 
     target = Path(out)
@@ -66,21 +67,12 @@ def run_and_write(req: Request, out: str, force: bool, as_json: bool) -> None:
         raise OhqError(f"{target} exists; pass --force to replace it (nothing was touched)")
     with progress() as bar:
         result = run_pipeline(req, RichReporter(bar))
-    points = pareto_points(result)
-    write_run(result, target, force=force, pareto_points=points)
+    write_run(result, target, force=force, pareto_points=result_points(result))
     doc = summary(result) | {"run_dir": str(target)}
     if as_json:
         print_json(doc)
     else:
         print_result(result, target)
-
-
-def pareto_points(result) -> list[dict]:
-    mixed, int8 = result.totals["mixed"], result.totals["int8"]
-    points = [{"label": "OHQ mixed", "top1": result.top1["mixed"], **mixed}]
-    if int8:
-        points.append({"label": "W8A8", "top1": result.top1["int8"], **int8})
-    return points
 
 
 def print_result(result, out: Path) -> None:
@@ -126,7 +118,7 @@ def quantize(
     energy_mj: Annotated[float | None, typer.Option(help="Budget: modelled energy in mJ.")] = None,
     bram18k: Annotated[float | None, typer.Option(help="Budget: 18 Kb BRAM blocks holding all weights.")] = None,
     bits: Annotated[str, typer.Option(help="Candidate weight bit-widths.")] = "4,8",
-    a_bits: Annotated[int, typer.Option(help="Activation bits.")] = 8,
+    a_bits: Annotated[int | None, typer.Option(help="Activation bits (default: each layer's weight bits, W/A */*).")] = None,
     scheme: Annotated[str, typer.Option(help="uniform, pot, sp2 or rowmix.")] = "uniform",
     objective: Annotated[str, typer.Option(help="paper (Eq. 11) or min-sensitivity.")] = "paper",
     sensitivity: Annotated[str, typer.Option(help="mqe, layerwise or hessian.")] = "mqe",

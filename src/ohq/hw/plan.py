@@ -92,6 +92,12 @@ def resolve_plan(
     graph: LayerGraph, plan: Any, scheme: str = "uniform", a_bits: int | None = None
 ) -> dict[str, Assignment]:
     """One (w_bits, a_bits, scheme) per layer of `graph`. `a_bits=None` means "same as w_bits"."""
+    if hasattr(plan, "resolve"):  # an ohq.quant.Plan: its own rules (first/last policy, unknown names)
+        specs = plan.resolve(graph.names)
+        float_layers = [name for name, spec in specs.items() if spec is None or spec.w_bits is None]
+        if float_layers:
+            raise OhqError(f"the accelerator runs integer layers only; float in this plan: {', '.join(float_layers)}")
+        return {name: _entry(spec, scheme, a_bits, f"layer {name!r}") for name, spec in specs.items()}
     if hasattr(plan, "spec_for"):
         return {name: _entry(plan.spec_for(name), scheme, a_bits, f"layer {name!r}") for name in graph.names}
     if isinstance(plan, dict):

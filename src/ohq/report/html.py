@@ -63,7 +63,8 @@ def pct(value: float | None) -> str:
 
 
 def _cell(value: Any, tag: str = "td") -> str:
-    num = isinstance(value, int | float) and not isinstance(value, bool)
+    num = (isinstance(value, int | float) and not isinstance(value, bool)) or (
+        isinstance(value, str) and value.endswith(" %"))
     cls = ' class="num"' if num and tag == "td" else ""
     return f"<{tag}{cls}>{html.escape(fmt(value))}</{tag}>"
 
@@ -95,7 +96,9 @@ def _meta(result) -> list[tuple[str, Any]]:
         ("probe", probe),
         ("data source", result.data_source),
         ("evaluation data", result.eval_data),
-        ("candidate bits", ", ".join(f"W{b}" for b in req.bits) + f" (activations {req.a_bits} bit)"),
+        ("candidate bits", ", ".join(f"W{b}" for b in req.bits) + (
+            " (activations at the weight bits)" if req.a_bits is None
+            else f" (activations {req.a_bits} bit)")),
         ("scheme", req.scheme),
         ("sensitivity", f"{req.sensitivity} ({req.samples} samples)"),
         ("objective", f"{req.objective} (β = {fmt(req.beta)}, γ = {fmt(req.gamma)})"),
@@ -108,7 +111,9 @@ def _summary(result) -> tuple[list[str], list[list[Any]]]:
     header = ["model", "top-1", "size (MiB)", "latency (ms)", "energy (mJ)"]
     fp32_mib = sum(r.params for r in result.layers) * 4 / float(1 << 20)
     rows: list[list[Any]] = [["FP32", pct(result.top1.get("fp32")), fp32_mib, None, None]]
-    for key, label in (("int8", f"INT8 (W8A{result.request.a_bits})"), ("mixed", "mixed (OHQ)")):
+    a_bits = result.request.a_bits
+    int8 = f"INT8 (W8A{8 if a_bits is None else a_bits})"  # None: activations at the weight bits
+    for key, label in (("int8", int8), ("mixed", "mixed (OHQ)")):
         t = result.totals.get(key) or {}
         rows.append([label, pct(result.top1.get(key)), t.get("size_mib"), t.get("latency_ms"),
                      t.get("energy_mj")])

@@ -71,8 +71,14 @@ def plot_pareto(points: Sequence[dict[str, Any]], path: str | Path) -> Path:
 def _layer_axes(n: int, title: str) -> tuple[Figure, Any]:
     fig = Figure(figsize=(max(6.0, min(3.0 + 0.45 * n, 16.0)), 4.2))
     ax = fig.add_subplot()
-    ax.set_title(title)
+    ax.set_title(title, pad=24)
     return fig, ax
+
+
+def _legend_above(ax, handles) -> None:
+    """Legend in one row between the title and the axes, so it never hides a bar or a point."""
+    ax.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=len(handles),
+              fontsize=8, frameon=False)
 
 
 def _layer_ticks(ax, names: list[str]) -> None:
@@ -113,7 +119,7 @@ def sensitivity_figure(result) -> Figure:
         (line,) = ax2.plot(idx, y, "o-", color=LINE, label="masked top-1")
         ax2.set_ylabel("masked top-1 (%)")
         handles.append(line)
-    ax.legend(handles=handles, loc="upper right", fontsize=8)
+    _legend_above(ax, handles)
     _layer_ticks(ax, names)
     fig.tight_layout()
     return fig
@@ -151,7 +157,7 @@ def cost_figure(result, metric: str) -> Figure:
     (line,) = ax2.plot(idx, [r.params for r in rows], "o-", color=LINE, label="parameters")
     ax2.set_ylabel("parameters")
     _log_if_positive(ax2, [r.params for r in rows])
-    ax.legend(handles=[b1, b2, line], loc="upper left", fontsize=8)
+    _legend_above(ax, [b1, b2, line])
     _layer_ticks(ax, [r.name for r in rows])
     fig.tight_layout()
     return fig
@@ -232,7 +238,7 @@ def result_points(result) -> list[dict[str, Any]]:
     """The FP32, W8A8 (when 8 bits is a candidate) and mixed OHQ points of one pipeline result.
 
     FP32 size is every parameter at 32 bit; its latency was not measured, so it is None."""
-    a_bits = result.request.a_bits
+    a_bits = 8 if result.request.a_bits is None else result.request.a_bits  # None: at weight bits
     fp32_mib = sum(r.params for r in result.layers) * 4 / float(1 << 20)
     points = [{"label": "FP32", "top1": result.top1.get("fp32"), "size_mib": fp32_mib,
                "latency_ms": None}]

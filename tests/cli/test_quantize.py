@@ -1,0 +1,50 @@
+import json
+
+from clitools import assert_one_line_error, run_cli, run_json
+
+from ohq.rundir import load_run
+
+
+def test_quantize_writes_a_complete_run_directory(tmp_path):
+    out = tmp_path / "run"
+    doc = run_json("quantize", "--model", "digits_cnn", "--data", "digits", "--size-ratio", "0.5",
+                   "--samples", "16", "--calib", "64", "--out", str(out))
+    keys = {"model", "device", "budget", "objective", "solve_ms", "size_mib", "latency_ms", "energy_mj",
+            "top1_fp32", "top1_int8", "top1_mixed", "layers"}
+    assert keys <= set(doc)
+    layer = doc["layers"][0]
+    assert {"name", "bits", "scheme", "omega", "sensitivity", "cycles", "energy_mj", "size_mib_by_bits"} <= set(layer)
+    assert set(layer["size_mib_by_bits"]) == {"4", "8"}
+    for name in ("config.json", "calib.npz", "quantized.pt", "layers.csv", "report.html",
+                 "sensitivity.png", "cycles_vs_params.png", "energy_vs_params.png"):
+        assert (out / name).is_file(), name
+    config = json.loads((out / "config.json").read_text())
+    assert config["type"] == "ohq.run" and config["plan"]["type"] == "ohq.plan"
+    assert "LayerName" in config["hls4ml"]
+    run = load_run(out)  # the run rebuilds the same quantized model
+    assert {n: s.w_bits for n, s in run.qmodel.specs.items()} == {row["name"]: row["bits"] for row in doc["layers"]}
+
+    # An existing run directory is refused without --force, and nothing is touched.
+    before = sorted(p.name for p in out.iterdir())
+    proc = run_cli("quantize", "--model", "digits_cnn", "--data", "digits", "--size-ratio", "0.5",
+                   "--out", str(out), expect=2)
+    assert_one_line_error(proc, "--force")
+    assert sorted(p.name for p in out.iterdir()) == before
+
+
+def test_quantize_bad_input_is_one_line(tmp_path):
+    out = str(tmp_path / "r")
+    assert_one_line_error(
+        run_cli("quantize", "--model", "digits_cnn", "--data", "digits", "--out", out, expect=2), "size budget"
+    )
+    assert_one_line_error(
+        run_cli("quantize", "--model", "digits_cnn", "--data", "digits", "--size-mib", "0.0001",
+                "--samples", "4", "--calib", "8", "--out", out, expect=2),
+        "reachable values run from",
+    )
+    assert_one_line_error(
+        run_cli("quantize", "--model", "digits_cnn", "--device", "nope", "--size-ratio", "0.5", "--out", out,
+                "--data", "digits", expect=2),
+        "nope",
+    )
+    assert not (tmp_path / "r").exists()
