@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -41,6 +42,31 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def write_dir_atomic(path: str | Path, fill: Callable[[Path], Any]) -> Any:
+    """Build a folder with `fill(tmp_dir)` beside `path`, then swap it into place (replacing an
+    existing folder or file only at the very end); returns what `fill` returns."""
+    path = Path(path)
+    tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
+    try:
+        result = fill(tmp)
+        os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes 0700
+        if path.exists():
+            old = path.with_name(f".{path.name}.old")
+            shutil.rmtree(old, ignore_errors=True)
+            os.replace(path, old)
+            os.replace(tmp, path)
+            if old.is_dir():
+                shutil.rmtree(old)
+            else:
+                old.unlink()
+        else:
+            os.replace(tmp, path)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return result
 
 
 def write_json(path: str | Path, doc: Any) -> Path:

@@ -88,9 +88,8 @@ def load_run(path: str | Path) -> Run:
 
 def write_run(result, out: str | Path, force: bool = False, pareto_points=None, extra_tables=None) -> Path:
     """Write a PipelineResult as a run directory. An existing `out` is refused unless `force`;
-    the directory is built beside it and renamed into place, so a failure leaves nothing half-written."""
-    import shutil
-    import tempfile
+    the directory is built beside it and swapped into place, so a failure leaves nothing half-written."""
+    from ohq.io import write_dir_atomic
 
     out = Path(out)
     if out.exists() and not force:
@@ -98,19 +97,7 @@ def write_run(result, out: str | Path, force: bool = False, pareto_points=None, 
     if out.exists() and not out.is_dir():
         raise OhqError(f"{out} exists and is not a directory")
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}."))
-    try:
-        _fill_run(result, tmp, pareto_points, extra_tables)
-        if out.exists():
-            old = out.with_name(f".{out.name}.old")
-            out.rename(old)
-            tmp.rename(out)
-            shutil.rmtree(old)
-        else:
-            tmp.rename(out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    write_dir_atomic(out, lambda tmp: _fill_run(result, tmp, pareto_points, extra_tables))
     return out
 
 

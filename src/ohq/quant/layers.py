@@ -8,6 +8,10 @@ torch has no integer conv on CPU, so the conv runs on integer-valued floats. It 
 every partial sum stays below 2^24 (float32) or 2^53 (float64): `conv_dtype` is float32 when the
 static bound max|x|·max_c Σ|codes_c| < 2^24 holds, float64 otherwise. `acc_bound` (that bound plus
 the largest |bias_int|) is checked against int32; `acc_int32` says whether it fits.
+
+Requantization runs in float64 (`dyadic.affine_floor`) when `f64_ok`: a float32 conv picks m with
+acc_bound·m < 2^52 (29+ bits for acc < 2^24) so that acc·m + c is an exact float64 integer;
+otherwise (float64 convs, 16-bit) it runs on int64. Both compute (acc·m + c) >> k exactly.
 """
 
 from __future__ import annotations
@@ -17,14 +21,19 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ohq.quant.dyadic import (
+    F64_HEADROOM,
     QParams,
+    affine_floor,
     dequantize,
     dyadic,
+    f64_exact,
+    per_sample,
     quantize_float,
     recover,
     requant_const,
     requant_fused,
     rescale,
+    scaled,
 )
 from ohq.quant.qmodules import fake
 from ohq.quant.spec import QuantSpec
@@ -78,12 +87,18 @@ class QuantLayer(nn.Module):
         self.acc_int32 = self.acc_bound <= _INT32_MAX
         self.w_int = self.codes.to(self.conv_dtype)
         self.bias_acc = self._shape(self.bias_int)
+        self.f64_ok = False
+        self._consts: dict[tuple[int, ...], tuple] = {}  # per output shape: expanded M, C
         if self.out is None:
             self.deq = self._shape(real)
-        else:
-            m, self.k = dyadic(real / self.out.scale, self.acc_bound)
-            self.m = self._shape(m)
-            self.c = self._shape(requant_const(m, self.k, self.out, self.bias_int))
+            return
+        fast = self.conv_dtype == torch.float32 and self.acc_bound.bit_length() <= F64_HEADROOM - 24
+        headroom = F64_HEADROOM if fast else 62  # fast: m keeps ≥ 24 bits (≥ 28 when acc < 2^24)
+        m, self.k = dyadic(real / self.out.scale, self.acc_bound, headroom)
+        c = requant_const(m, self.k, self.out, self.bias_int)
+        self.m, self.c = self._shape(m), self._shape(c)
+        self.f64_ok = fast and f64_exact([conv_bound], [m], c)
+        self._mult, self._const = scaled(m, self.k), scaled(c, self.k)  # exact float64 m·2^-k, c·2^-k
 
     def _op(self, x: Tensor, w: Tensor, b: Tensor | None) -> Tensor:
         if self.is_conv:
@@ -95,13 +110,19 @@ class QuantLayer(nn.Module):
         if self.src is not None:
             q = rescale(q, self.src, self.inp)
         w = self.w_int if self.weight_mask is None else self.w_int * self.weight_mask.to(self.conv_dtype)
-        x = q.to(self.conv_dtype)
-        if self.inp.zero:
-            x.sub_(self.inp.zero)  # exact: small integers in float
-        acc = self._op(x, w, None).to(torch.int64)
+        # q - z is exact in float (small integers); never in place: q may have other readers
+        x = q - self.inp.zero if self.inp.zero else q.to(self.conv_dtype)
+        acc = self._op(x.to(self.conv_dtype), w, None)
         if self.out is None:
+            acc = acc.to(torch.int64)
             return ((acc + self.bias_acc).to(torch.float64) * self.deq).to(torch.float32)
-        return requant_fused(acc, self.m, self.c, self.k, self.out)
+        if self.f64_ok:  # float32 acc → float32 codes in place, exact in float64
+            shape = tuple(acc.shape)
+            if shape not in self._consts:
+                self._consts[shape] = (per_sample(self._mult, shape), per_sample(self._const, shape))
+            mult, const = self._consts[shape]
+            return affine_floor([acc], [mult], const, self.out.qmax, out=acc)
+        return requant_fused(acc.to(torch.int64), self.m, self.c, self.k, self.out)
 
     def forward(self, x: Tensor) -> Tensor:
         if self.integer_ok:

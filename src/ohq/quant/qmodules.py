@@ -17,14 +17,17 @@ from torch import Tensor, nn
 
 from ohq.quant.dyadic import (
     QParams,
+    affine_floor,
     dequantize,
     dyadic,
+    f64_exact,
     quantize_float,
     recover,
     requant,
     requant_const,
     requant_fused,
     rescale,
+    scaled,
     shift_round,
 )
 
@@ -113,7 +116,7 @@ class QMaxPool(QOp):
         return F.max_pool2d(x, **self.kwargs)
 
     def forward_int(self, q: Tensor) -> Tensor:  # float32 holds these integers exactly
-        return F.max_pool2d(q.to(torch.float32), **self.kwargs).to(torch.int32)
+        return F.max_pool2d(q.to(torch.float32), **self.kwargs)
 
 
 class QLut(QOp):
@@ -129,7 +132,7 @@ class QLut(QOp):
         if self.integer_ok:
             codes = torch.arange(p_in.qmax + 1, dtype=torch.float64)
             real = fn((codes - p_in.zero) * p_in.scale)
-            self.register_buffer("table", quantize_float(real, out).to(torch.int32))
+            self.register_buffer("table", quantize_float(real, out))
 
     def forward_int(self, q: Tensor) -> Tensor:
         return self.table[q.long()]
@@ -150,8 +153,13 @@ class QAdd(QOp):
             self.ms = [int(v) for v in self.m]
             offset = -sum(mi * p.zero for mi, p in zip(self.ms, ins, strict=True))
             self.c = requant_const(torch.ones((), dtype=torch.int64), self.k, out, offset)
+            self.f64_ok = f64_exact([p.qmax for p in ins], self.ms, self.c)
+            self._mults = [float(scaled(m, self.k)) for m in self.ms]
+            self._const = float(scaled(self.c, self.k))
 
     def forward_int(self, *qs: Tensor) -> Tensor:
+        if self.f64_ok:
+            return affine_floor(list(qs), self._mults, self._const, self.out.qmax)
         acc = qs[0].to(torch.int64).mul_(self.ms[0])
         for q, m in zip(qs[1:], self.ms[1:], strict=True):
             acc.add_(q.to(torch.int64), alpha=m)
