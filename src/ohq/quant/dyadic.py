@@ -124,6 +124,8 @@ def affine_floor(xs: list[Tensor], mults: list, const, qmax: int, out: Tensor | 
     where torch would write a full float64 copy per mixed-dtype op and fork/join its thread pool
     per op (measured ~7 ms each on a loaded 2-core machine, more than the arithmetic).
     """
+    if any(x.shape != xs[0].shape for x in xs):
+        xs = torch.broadcast_tensors(*xs)  # e.g. x + per-channel tensor: materialized below
     n = xs[0].shape[0] if xs[0].dim() else 1
     arrs = [_rows(x, n) for x in xs]
     if out is None:

@@ -1,8 +1,8 @@
 """QuantModel (the fake-quant model) and IntegerEngine (integer-only inference).
 
 `QuantModel(x)` returns fake-quant float logits. `qmodel.to_integer()` returns an IntegerEngine
-that walks the same fx graph keeping every activation as int32 codes and calls each module's
-`forward_int`; its output (the dequantized logits) equals `QuantModel(x)` bit for bit.
+that walks the same fx graph keeping every activation as integer codes (integer-valued float32,
+exact below 2^24) and calls each module's `forward_int`; its output (the dequantized logits) equals `QuantModel(x)` bit for bit.
 """
 
 from __future__ import annotations
@@ -88,8 +88,8 @@ def _is_shape(node: fx.Node, modules) -> bool:
 
 
 class IntegerEngine:
-    """Integer-only inference over a QuantModel's graph: int32 activations, integer accumulation,
-    dyadic requantization. Calling it returns the dequantized logits (float32)."""
+    """Integer-only inference over a QuantModel's graph: integer codes (as exact float32 values),
+    integer accumulation, dyadic requantization. Calling it returns the dequantized logits (float32)."""
 
     def __init__(self, qmodel: QuantModel) -> None:
         problems = qmodel.integer_problems()
