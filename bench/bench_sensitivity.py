@@ -108,13 +108,13 @@ def rho(a, b) -> float:
     return float("nan") if np.isnan(r) else float(r)
 
 
-def section_spearman(quick: bool) -> None:
+def section_spearman(quick: bool, models: tuple[str, ...] = SHIPPED_MNIST) -> None:
     print("\n## How well each method predicts real damage (Spearman over layers)\n")
     test = load_dataset("mnist", "test")
     n_test = 2000 if quick else len(test)
     x_test, y_test = test.x[:n_test], test.y[:n_test]
     x_real, y_real = real_samples("mnist", 32)
-    for name in SHIPPED_MNIST:
+    for name in models:
         model = shipped(name)
         if model is None:
             continue
@@ -194,11 +194,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--section", choices=("timing", "spearman", "distill", "all"), default="all")
     parser.add_argument("--quick", action="store_true", help="Skip ResNet-18@224, fewer steps/test samples.")
+    parser.add_argument("--models", default=",".join(SHIPPED_MNIST), help="spearman: shipped models.")
     args = parser.parse_args()
     torch.set_num_threads(1)
-    for section in ("timing", "spearman", "distill"):
-        if args.section in (section, "all"):
-            globals()[f"section_{section}"](args.quick)
+    if args.section in ("timing", "all"):
+        section_timing(args.quick)
+    if args.section in ("spearman", "all"):
+        section_spearman(args.quick, tuple(args.models.split(",")))
+    if args.section in ("distill", "all"):
+        section_distill(args.quick)
 
 
 if __name__ == "__main__":
