@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 
+
 def run_cli(*args: str, expect: int = 0) -> subprocess.CompletedProcess:
     """Run the real `ohq` console entry point in a subprocess (exercises exit codes and stderr)."""
     proc = subprocess.run(

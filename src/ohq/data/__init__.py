@@ -7,7 +7,13 @@ and image folders. Every data set has fixed train/val/test splits.
 """
 
 from ohq.data.datasets import SPLITS, LabeledData, list_datasets, load_dataset
-from ohq.data.distill import DistilledData, bn_statistics_loss, distill_data, load_inputs, save_distilled
+from ohq.data.distill import (
+    DistilledData,
+    bn_statistics_loss,
+    distill_data,
+    load_inputs,
+    save_distilled,
+)
 
 __all__ = [
     "SPLITS",
