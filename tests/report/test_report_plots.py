@@ -1,5 +1,5 @@
 import pytest
-from conftest import make_result
+from report_fixtures import make_result
 from matplotlib import pyplot as plt
 from PIL import Image
 

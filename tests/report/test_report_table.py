@@ -1,6 +1,6 @@
 import csv
 
-from conftest import make_result
+from report_fixtures import make_result
 
 from ohq.report import layer_columns, write_layers_csv
 

@@ -1,38 +1,102 @@
 """Run exported models in their real runtimes and measure agreement with ohq (tests, bench).
 
-agreement(ref, got, units): argmax agreement, the largest |got - ref| in output-scale units (one
+agreement(qmodel, ref, got): argmax agreement, the largest |got - ref| in output-scale units (one
 LSB of the output: the QOutput scale, or s_in·step_c for a dequantized-accumulator output), and
 the share of samples within one unit.
+
+drift(qmodel, ref, got, q_ref, q_got): where the difference comes from. With the codes q of the
+last layer's input on both sides (`ohq_last_input`, and the runners' `last_input=True`), the
+logits differ by exactly op(q_got - q_ref, codes) LSB (the last layer is linear in its input
+codes) up to float32 rounding of the exported Gemm/Conv; `unexplained` is what is left beyond
+that, and `bound` = max|Δq|·max_c Σ_j|code_cj| is what the input-code differences can cause.
 """
 
 from __future__ import annotations
 
 import numpy as np
+import onnx
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 
+from ohq.errors import OhqError
 from ohq.export._ints import output_units
+from ohq.quant.dyadic import recover, rescale
+from ohq.quant.layers import QuantLayer
 
 
-def ort_logits(model, x: Tensor, batch: int = 1000) -> Tensor:
-    """Run an ONNX ModelProto in onnxruntime on the CPU."""
+def output_layer(qmodel) -> QuantLayer:
+    """The QuantLayer whose dequantized accumulator is the model output."""
+    gm = qmodel.graph_module
+    src = next(n for n in gm.graph.nodes if n.op == "output").args[0]
+    mod = gm.get_submodule(src.target) if getattr(src, "op", None) == "call_module" else None
+    if not isinstance(mod, QuantLayer) or mod.out is not None or not mod.integer_ok:
+        raise OhqError("the model output is not a layer's dequantized accumulator")
+    return mod
+
+
+def ohq_last_input(qmodel, x: Tensor, batch: int = 1000) -> tuple[Tensor, Tensor]:
+    """(logits, codes of the output layer's input quantizer) of ohq's fake-quant model on x."""
+    layer = output_layer(qmodel)
+    seen: list[Tensor] = []
+    hook = layer.register_forward_hook(lambda m, a, o: seen.append(a[0]))
+    try:
+        with torch.no_grad():
+            logits = torch.cat([qmodel(x[i:i + batch]) for i in range(0, x.shape[0], batch)])
+    finally:
+        hook.remove()
+    inp = torch.cat(seen)
+    codes = rescale(recover(inp, layer.src), layer.src, layer.inp) if layer.src is not None else None
+    if codes is None:
+        raise OhqError("the output layer's input is not quantized")
+    return logits, codes
+
+
+def _last_input_name(model: onnx.ModelProto) -> str:
+    """The data input of the node that writes the graph output (the last Gemm/Conv)."""
+    out = model.graph.output[0].name
+    node = next(n for n in model.graph.node if out in n.output)
+    return node.input[0]
+
+
+def _codes(values: np.ndarray, layer: QuantLayer) -> Tensor:
+    return recover(torch.from_numpy(np.ascontiguousarray(values, np.float32)), layer.inp)
+
+
+def ort_logits(model, x: Tensor, batch: int = 1000, last_input: QuantLayer | None = None):
+    """Run an ONNX ModelProto in onnxruntime on the CPU (logits; with `last_input`, also the
+    codes of that layer's input, read from the tensor feeding the last Gemm/Conv)."""
     import onnxruntime as ort
 
+    if last_input is not None:
+        model = onnx.ModelProto.FromString(model.SerializeToString())
+        model.graph.output.append(onnx.helper.make_tensor_value_info(
+            _last_input_name(model), onnx.TensorProto.FLOAT, None))
     sess = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
     name = sess.get_inputs()[0].name
-    outs = [sess.run(None, {name: x[i:i + batch].numpy()})[0] for i in range(0, x.shape[0], batch)]
-    return torch.from_numpy(np.concatenate(outs))
+    runs = [sess.run(None, {name: x[i:i + batch].numpy()}) for i in range(0, x.shape[0], batch)]
+    logits = torch.from_numpy(np.concatenate([r[0] for r in runs]))
+    if last_input is None:
+        return logits
+    return logits, _codes(np.concatenate([r[1] for r in runs]), last_input)
 
 
-def qonnx_logits(model, x: Tensor) -> Tensor:
+def qonnx_logits(model, x: Tensor, last_input: QuantLayer | None = None):
     """Run a QONNX ModelProto (static batch = len(x)) in qonnx's reference executor."""
     from qonnx.core.modelwrapper import ModelWrapper
     from qonnx.core.onnx_exec import execute_onnx
     from qonnx.util.cleanup import cleanup_model
 
+    feed = _last_input_name(model) if last_input is not None else None
     wrapped = cleanup_model(ModelWrapper(model))
     inp, out = wrapped.graph.input[0].name, wrapped.graph.output[0].name
-    return torch.from_numpy(execute_onnx(wrapped, {inp: x.numpy()})[out])
+    ctx = execute_onnx(wrapped, {inp: x.numpy()}, return_full_exec_context=last_input is not None)
+    logits = torch.from_numpy(ctx[out])
+    if last_input is None:
+        return logits
+    if feed not in ctx:  # cleanup renamed it: take the data input of the output's producer again
+        feed = _last_input_name(wrapped.model)
+    return logits, _codes(ctx[feed], last_input)
 
 
 def agreement(qmodel, ref: Tensor, got: Tensor) -> dict[str, float]:
@@ -44,4 +108,30 @@ def agreement(qmodel, ref: Tensor, got: Tensor) -> dict[str, float]:
         "argmax_agreement": float((got.argmax(1) == ref.argmax(1)).double().mean()),
         "max_abs_diff_units": float(diff.max()),
         "within_1_unit": float((per_sample < 1).double().mean()),
+    }
+
+
+def row_sum(layer: QuantLayer) -> int:
+    """max_c Σ_j |code_cj|: the LSB one code of difference at every input can move a logit by."""
+    return int(layer.codes.abs().reshape(layer.codes.shape[0], -1).sum(dim=1).max())
+
+
+def drift(qmodel, ref: Tensor, got: Tensor, q_ref: Tensor, q_got: Tensor) -> dict[str, float]:
+    """`agreement` plus how much of the difference the last layer's input codes explain."""
+    layer = output_layer(qmodel)
+    units = output_units(qmodel, ref)
+    dq = (q_got - q_ref).to(torch.float64)
+    codes = layer.codes.to(torch.float64)
+    if layer.weight_mask is not None:
+        codes = codes * layer.weight_mask.to(torch.float64)
+    caused = F.conv2d(dq, codes, **layer.conv_args) if layer.is_conv else F.linear(dq, codes)
+    delta = (got.to(torch.float64) - ref.to(torch.float64)) / units
+    max_dq = int((q_got - q_ref).abs().max())
+    return {
+        **agreement(qmodel, ref, got),
+        "input_codes_differing": float((q_got != q_ref).double().mean()),
+        "max_input_code_diff": max_dq,
+        "unexplained_units": float((delta - caused.reshape(delta.shape)).abs().max()),
+        "bound_units": float(max_dq * row_sum(layer)),
+        "one_code_bound_units": float(row_sum(layer)),
     }
