@@ -1,7 +1,7 @@
 import pytest
-from report_fixtures import make_result
 from matplotlib import pyplot as plt
 from PIL import Image
+from report_fixtures import make_result
 
 from ohq.errors import OhqError
 from ohq.report import (

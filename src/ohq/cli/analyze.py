@@ -68,7 +68,7 @@ def analyze(
     bits: Annotated[int | None, typer.Option(help="Bit-width (mqe: model bits, 8; others: layer bits, 4).")] = None,
     samples: Annotated[int, typer.Option("--samples", "-n", help="Number of samples N.")] = 32,
     seed: Annotated[int, typer.Option(help="Seed for sample choice, masks, probes, distillation.")] = 0,
-    masks: Annotated[int, typer.Option(help="mqe: masks averaged per layer.")] = 1,
+    masks: Annotated[int, typer.Option(help="mqe: masks averaged per layer (the paper: 1).")] = 4,
     alpha: Annotated[float, typer.Option(help="mqe: fraction of weights masked.")] = 0.5,
     distill_steps: Annotated[int, typer.Option(help="Adam steps when distilling data on the fly.")] = 500,
     test_samples: Annotated[int, typer.Option(help="Test samples for masked_top1 (0 = none).")] = 2000,
