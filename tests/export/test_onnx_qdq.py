@@ -5,30 +5,28 @@ from __future__ import annotations
 import onnx
 import pytest
 import torch
-from conftest import MNIST_SHAPE, needs_mnist_cnn
+from conftest import MNIST_SHAPE, assert_agrees, needs_mnist_cnn, shipped_params
 
 from ohq.errors import OhqError
-from ohq.export.check import agreement, ort_logits
+from ohq.export.check import drift, ohq_last_input, ort_logits, output_layer
 from ohq.export.onnx_qdq import to_qdq
 from ohq.quant import Plan, QuantSpec, quantize
 
-pytestmark = needs_mnist_cnn
+N_ORT = 256  # test images per model/plan (bench/bench_export.py runs all 10,000)
 
 
-def test_onnxruntime_agrees_with_integer_engine(qmodel, mnist):
-    x = mnist[1].x[:1000]
-    model = to_qdq(qmodel, MNIST_SHAPE)
+@pytest.mark.parametrize(("model", "plan"), shipped_params())
+def test_onnxruntime_agrees_with_integer_engine(model, plan, shipped_case, mnist):
+    qmodel = shipped_case(model, plan)
+    x = mnist[1].x[:N_ORT]
     with torch.no_grad():
         ref = qmodel.to_integer()(x)
-    got = ort_logits(model, x)
-    facts = agreement(qmodel, ref, got)
-    assert facts["argmax_agreement"] >= 0.995
-    assert facts["within_1_unit"] >= 0.95
-    # one code of difference at every input of the last layer moves logit c by sum_j |code_cj| LSB
-    fc = qmodel.layers["fc"]
-    assert facts["max_abs_diff_units"] <= float(fc.codes.abs().sum(dim=1).min())
+    _, q_ref = ohq_last_input(qmodel, x)
+    got, q_got = ort_logits(to_qdq(qmodel, MNIST_SHAPE), x, last_input=output_layer(qmodel))
+    assert_agrees(model, qmodel, drift(qmodel, ref, got, q_ref, q_got), argmax=0.99)
 
 
+@needs_mnist_cnn
 def test_graph_is_qdq_with_int8_weights_and_clip_for_4_bit(q48):
     model = to_qdq(q48, MNIST_SHAPE)
     ops = [n.op_type for n in model.graph.node]
@@ -40,6 +38,7 @@ def test_graph_is_qdq_with_int8_weights_and_clip_for_4_bit(q48):
     assert codes[1].min() >= -8 and codes[1].max() <= 7  # a 4-bit layer: codes of 4 bits in int8
 
 
+@needs_mnist_cnn
 def test_sixteen_bit_activations_are_refused(mnist):
     from ohq.models import load_model
 
@@ -48,6 +47,7 @@ def test_sixteen_bit_activations_are_refused(mnist):
         to_qdq(q, MNIST_SHAPE)
 
 
+@needs_mnist_cnn
 def test_codes_beyond_int8_are_refused(mnist):
     from ohq.models import load_model
 

@@ -3,30 +3,26 @@
 from __future__ import annotations
 
 import pytest
-import torch
-from conftest import needs_mnist_cnn
+from conftest import assert_agrees, needs_mnist_cnn, shipped_params
 
 from ohq.errors import OhqError
-from ohq.export.check import agreement, qonnx_logits
+from ohq.export.check import drift, ohq_last_input, output_layer, qonnx_logits
 from ohq.export.qonnx import to_qonnx
 from ohq.quant import Plan, QuantSpec, quantize
 
-pytestmark = needs_mnist_cnn
-N = 100
+N = 32  # images per model/plan: qonnx's executor runs node by node in numpy (slow)
 
 
-def test_qonnx_executor_agrees_with_fake_quant(qmodel, mnist):
+@pytest.mark.parametrize(("model", "plan"), shipped_params())
+def test_qonnx_executor_agrees_with_fake_quant(model, plan, shipped_case, mnist):
+    qmodel = shipped_case(model, plan)
     x = mnist[1].x[:N]
-    got = qonnx_logits(to_qonnx(qmodel, (N, 1, 28, 28)), x)
-    with torch.no_grad():
-        ref = qmodel(x)
-    facts = agreement(qmodel, ref, got)
-    assert facts["argmax_agreement"] >= 0.99
-    assert facts["within_1_unit"] >= 0.95
-    fc = qmodel.layers["fc"]
-    assert facts["max_abs_diff_units"] <= float(fc.codes.abs().sum(dim=1).min())
+    ref, q_ref = ohq_last_input(qmodel, x)
+    got, q_got = qonnx_logits(to_qonnx(qmodel, (N, 1, 28, 28)), x, last_input=output_layer(qmodel))
+    assert_agrees(model, qmodel, drift(qmodel, ref, got, q_ref, q_got), argmax=0.96)
 
 
+@needs_mnist_cnn
 def test_quant_nodes_carry_bits_and_signedness(q48):
     from onnx import numpy_helper
 
@@ -40,6 +36,7 @@ def test_quant_nodes_carry_bits_and_signedness(q48):
     assert bits == [(4, 0), (4, 1), (8, 0), (8, 1)]
 
 
+@needs_mnist_cnn
 def test_non_uniform_scheme_is_refused_naming_the_layer(mnist):
     from ohq.models import load_model
 

@@ -8,7 +8,8 @@ drift(qmodel, ref, got, q_ref, q_got): where the difference comes from. With the
 last layer's input on both sides (`ohq_last_input`, and the runners' `last_input=True`), the
 logits differ by exactly op(q_got - q_ref, codes) LSB (the last layer is linear in its input
 codes) up to float32 rounding of the exported Gemm/Conv; `unexplained` is what is left beyond
-that, and `bound` = max|Δq|·max_c Σ_j|code_cj| is what the input-code differences can cause.
+that, and `over_bound` is the most any logit c exceeds max_j|Δq_j|·Σ_j|code_cj|, what the input-code
+differences can cause (≤ 0 up to float rounding), `bound` the largest such bound.
 """
 
 from __future__ import annotations
@@ -111,11 +112,6 @@ def agreement(qmodel, ref: Tensor, got: Tensor) -> dict[str, float]:
     }
 
 
-def row_sum(layer: QuantLayer) -> int:
-    """max_c Σ_j |code_cj|: the LSB one code of difference at every input can move a logit by."""
-    return int(layer.codes.abs().reshape(layer.codes.shape[0], -1).sum(dim=1).max())
-
-
 def drift(qmodel, ref: Tensor, got: Tensor, q_ref: Tensor, q_got: Tensor) -> dict[str, float]:
     """`agreement` plus how much of the difference the last layer's input codes explain."""
     layer = output_layer(qmodel)
@@ -126,12 +122,14 @@ def drift(qmodel, ref: Tensor, got: Tensor, q_ref: Tensor, q_got: Tensor) -> dic
         codes = codes * layer.weight_mask.to(torch.float64)
     caused = F.conv2d(dq, codes, **layer.conv_args) if layer.is_conv else F.linear(dq, codes)
     delta = (got.to(torch.float64) - ref.to(torch.float64)) / units
-    max_dq = int((q_got - q_ref).abs().max())
+    d = (q_got - q_ref).abs().reshape(q_ref.shape[0], -1).amax(dim=1).to(torch.float64)  # per sample
+    rows = codes.abs().reshape(codes.shape[0], -1).sum(dim=1)  # Σ_j |code_cj| per output c
+    bound = d.reshape((-1,) + (1,) * (delta.dim() - 1)) * rows.reshape((1, -1) + (1,) * (delta.dim() - 2))
     return {
         **agreement(qmodel, ref, got),
         "input_codes_differing": float((q_got != q_ref).double().mean()),
-        "max_input_code_diff": max_dq,
+        "max_input_code_diff": int(d.max()),
         "unexplained_units": float((delta - caused.reshape(delta.shape)).abs().max()),
-        "bound_units": float(max_dq * row_sum(layer)),
-        "one_code_bound_units": float(row_sum(layer)),
+        "over_bound_units": float((delta.abs() - bound).max()),
+        "bound_units": float(bound.max()),
     }
