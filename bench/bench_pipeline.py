@@ -20,7 +20,7 @@ from ohq.graph import layer_graph
 from ohq.models import create_model
 from ohq.pipeline import Request, allocation_table, run_pipeline
 from ohq.quant import QuantSpec, quantize_weight
-from ohq.search import omega, sensitivity_penalty, solve
+from ohq.search import omega, paper_objective, sensitivity_penalty, solve
 
 ZOO = ("resnet18", "resnet50", "mobilenet_v2", "mobilenet_v3_large")
 
@@ -53,7 +53,7 @@ def hardware_columns() -> None:
         cycles = [costs[n][8].cycles["total"] for n in graph.names]
         energy = [costs[n][8].energy_mj for n in graph.names]
         om = omega(np.zeros(len(graph.names)), cycles, energy, beta=0.0)
-        alloc = solve(table, np.outer(om, (4, 8)), {"size_mib": table.size_from_ratio(0.5)})
+        alloc = solve(table, paper_objective(om, (4, 8)), {"size_mib": table.size_from_ratio(0.5)})
         for label, bits in (("W8A8", dict.fromkeys(graph.names, 8)), ("W4A4", dict.fromkeys(graph.names, 4)),
                             ("OQA", alloc.bits)):
             print(f"{name:20s} {label:6s} {table.total('size_mib', bits):8.3f} "

@@ -23,7 +23,7 @@ from torch import fx, nn
 
 from ohq.errors import OhqError
 from ohq.graph import LayerGraph, layer_graph
-from ohq.search import CostTable, omega, sensitivity_penalty, solve
+from ohq.search import CostTable, omega, paper_objective, sensitivity_penalty, solve
 
 OBJECTIVES = ("paper", "min-sensitivity")
 MIB = float(1 << 20)
@@ -379,12 +379,8 @@ def _objective(req: Request, objective: str, prep: Prepared, method, beta: float
     cycles = [prep.costs[n][top].cycles["total"] for n in names]
     energy = [prep.costs[n][top].energy_mj for n in names]
     omegas = omega(scores, cycles, energy, beta, gamma)
-    if objective == "paper":
-        # Eq. 11: maximise Σ b_i·Ω_i. It is not invariant to shifting Ω: with Ω of Eq. 10 (range
-        # [−γ, β]) a layer with Ω < 0 gives bits away even where the budget has room, yet every
-        # column of the paper's Table 3 (OQA-only included) fills its budget. Scoring the hardware
-        # term as γ/2·((1 − ĉ) + (1 − ê)), i.e. Ω + γ ≥ 0, keeps Ω's ranking and lets the budget bind.
-        return np.outer(omegas + gamma, req.bits), omegas
+    if objective == "paper":  # Eq. 11, with the hardware term scored so the budget binds
+        return paper_objective(omegas, req.bits, gamma), omegas
     if objective != "min-sensitivity":
         raise OhqError(f"unknown objective {objective!r}; use {' or '.join(OBJECTIVES)}")
     return -sensitivity_penalty(scores, *_relative_errors(req, prep.model, prep.graph, method)), omegas

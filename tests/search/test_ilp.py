@@ -101,3 +101,13 @@ def test_resnet50_sized_problem_solves_fast():
     alloc = solve(table, value, budgets)
     assert alloc.solve_ms < 10_000
     assert all(alloc.totals[m] <= budgets[m] + 1e-9 for m in budgets)
+
+
+def test_paper_objective_fills_the_budget_with_the_best_layers():
+    from ohq.search import paper_objective
+
+    table = CostTable(["a", "b", "c"], (4, 8), {"size_mib": np.array([[1.0, 2.0]] * 3)})
+    om = omega([0.0, 1.0, 0.2], cycles=[5, 5, 5], energy=[5, 5, 5])  # Ω ≤ 0.5; two layers at 0 or below
+    alloc = solve(table, paper_objective(om, table.bits), {"size_mib": 5.0})
+    assert alloc.totals["size_mib"] == 5.0  # the room in the budget is used
+    assert alloc.bits == {"a": 4, "b": 8, "c": 8}  # by the most sensitive layers

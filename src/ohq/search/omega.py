@@ -22,6 +22,17 @@ def omega(sensitivity, cycles, energy, beta: float = 0.5, gamma: float = 0.5) ->
     return beta * minmax(sensitivity) - gamma / 2 * (minmax(cycles) + minmax(energy))
 
 
+def paper_objective(omegas, bits, gamma: float = 0.5) -> np.ndarray:
+    """Eq. 11's value matrix (layers × candidate bits): b·(Ω_i + γ).
+
+    Eq. 11 is not invariant to shifting Ω: with Ω of Eq. 10 (range [−γ, β]) a layer with Ω < 0
+    gives bits away even where the budget has room, yet every column of the paper's Table 3
+    (OQA-only included) fills its budget. Scoring the hardware term as γ/2·((1 − ĉ) + (1 − ê)),
+    i.e. Ω + γ ≥ 0, keeps Ω's ranking and lets the budget bind.
+    """
+    return np.outer(np.asarray(omegas, dtype=float) + gamma, np.asarray(bits, dtype=float))
+
+
 def sensitivity_penalty(sensitivity, weight_error, mask_error) -> np.ndarray:
     """Per-layer, per-bit-width damage estimate for the min-sensitivity objective.
 
