@@ -37,9 +37,9 @@ def tables(model: str) -> None:
         lat = "—" if r.latency_ms is None else f"{r.latency_ms:.3f}"
         print(f"{r.method:34s} {r.wa:6s} {r.data:28s} {r.size_mib:8.4f} {lat:>8s} {pct(r.top1)}")
     print(f"\nTable 3 — {model} ablation")
-    print(f"{'r':>5s} {'method':10s} {'MiB':>8s} {'ms':>8s} {'top-1':>7s}")
+    print(f"{'r':>5s} {'method':18s} {'MiB':>8s} {'ms':>8s} {'top-1':>7s}")
     for r in result.table3:
-        print(f"{r.ratio:5.2f} {r.method:10s} {r.size_mib:8.4f} {r.latency_ms:8.3f} {pct(r.top1)}")
+        print(f"{r.ratio:5.2f} {r.method:18s} {r.size_mib:8.4f} {r.latency_ms:8.3f} {pct(r.top1)}")
     print("sensitivity seconds:", {k: round(v, 1) for k, v in result.seconds.items()})
 
 
