@@ -358,11 +358,13 @@ def allocation_table(
 
 
 def _weight_counts(model: nn.Module, graph: LayerGraph) -> dict[str, tuple[int, int]]:
+    """(weights, biases) per layer as deployed: folding a BatchNorm gives its conv a bias."""
     modules = dict(model.named_modules())
     out = {}
-    for name in graph.names:
-        m = modules[name]
-        out[name] = (m.weight.numel(), 0 if m.bias is None else m.bias.numel())
+    for layer in graph.layers:
+        m = modules[layer.name]
+        has_bias = m.bias is not None or layer.bn is not None
+        out[layer.name] = (m.weight.numel(), layer.out_channels if has_bias else 0)
     return out
 
 
