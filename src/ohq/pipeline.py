@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,10 +22,10 @@ from torch import fx, nn
 
 from ohq.errors import OhqError
 from ohq.graph import LayerGraph, layer_graph
+from ohq.quant.qmodel import MIB
 from ohq.search import CostTable, omega, paper_objective, sensitivity_penalty, solve
 
 OBJECTIVES = ("paper", "min-sensitivity")
-MIB = float(1 << 20)
 
 
 @dataclass
@@ -452,5 +451,3 @@ def residual_ties(model: nn.Module, graph: LayerGraph) -> list[list[str]]:
                 groups.append(layers)
     return groups
 
-
-Callback = Callable[[int, int], None]
