@@ -47,7 +47,7 @@ def eval_(
     """Quantize with PTQ and evaluate on the data set's test split (all of it)."""
     import torch
 
-    from ohq.data import load_dataset
+    from ohq.data import load_dataset, sample
     from ohq.quant import Plan, QuantSpec, quantize
 
     if calib < 1:
@@ -61,8 +61,7 @@ def eval_(
     net = loaded.model.eval()
     test = load_dataset(data, "test")
     train = load_dataset(data, "train")
-    order = torch.randperm(len(train), generator=torch.Generator().manual_seed(0))[:calib]
-    qmodel = quantize(net, plan, train.x[order])
+    qmodel = quantize(net, plan, sample(train, calib, seed=0)[0])
     doc = {"model": loaded.name, "data": data, "top1_fp32": _top1(net, test.x, test.y)}
     fake = integer = None
     if engine in (Engine.fake, Engine.both):

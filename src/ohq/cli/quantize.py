@@ -62,13 +62,12 @@ def parse_bits(text: str) -> tuple[int, ...]:
 
 def run_and_write(req: Request, out: str, force: bool, as_json: bool) -> None:
     """Run the pipeline with progress bars, write the run directory, print the table or JSON."""
+    from ohq.io import check_out_dir
     from ohq.pipeline import run_pipeline
     from ohq.report import result_points
     from ohq.rundir import summary, write_run
 
-    target = Path(out)
-    if target.exists() and not force:  # refuse before spending minutes on the pipeline
-        raise OhqError(f"{target} exists; pass --force to replace it (nothing was touched)")
+    target = check_out_dir(out, force)  # refuse before spending minutes on the pipeline
     with progress() as bar:
         result = run_pipeline(req, RichReporter(bar))
     write_run(result, target, force=force, pareto_points=result_points(result))

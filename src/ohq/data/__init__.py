@@ -14,6 +14,7 @@ from ohq.data.distill import (
     load_inputs,
     save_distilled,
 )
+from ohq.data.sample import sample
 
 __all__ = [
     "SPLITS",
@@ -24,5 +25,6 @@ __all__ = [
     "list_datasets",
     "load_dataset",
     "load_inputs",
+    "sample",
     "save_distilled",
 ]
