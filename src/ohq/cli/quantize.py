@@ -59,12 +59,13 @@ def parse_bits(text: str) -> tuple[int, ...]:
 
 def run_and_write(req: Request, out: str, force: bool, as_json: bool) -> None:
     """Run the pipeline with progress bars, write the run directory, print the table or JSON."""
+    from ohq.io import check_dir_writable
     from ohq.report import result_points
     from ohq.rundir import summary, write_run
 
     target = Path(out)
-    if target.exists() and not force:  # refuse before spending minutes on the pipeline
-        raise OhqError(f"{target} exists; pass --force to replace it (nothing was touched)")
+    if target.parent.exists():  # refuse before spending minutes on the pipeline
+        check_dir_writable(target, force, "run")
     with progress() as bar:
         result = run_pipeline(req, RichReporter(bar))
     write_run(result, target, force=force, pareto_points=result_points(result))

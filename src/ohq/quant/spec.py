@@ -163,7 +163,9 @@ class Plan:
         )
 
     def save_json(self, path: str | Path) -> None:
-        Path(path).write_text(json.dumps(self.to_dict(), indent=2) + "\n")
+        from ohq.io import write_json
+
+        write_json(path, self.to_dict())  # atomic: a crash never leaves half a plan
 
     @classmethod
     def load_json(cls, path: str | Path) -> Plan:
