@@ -134,6 +134,7 @@ def summary(result) -> dict[str, Any]:
         "top1_mixed": result.top1["mixed"],
         "int8": result.totals["int8"],
         "data": result.data_source,
+        "warnings": result.extra.get("warnings", []),
         "seconds": {k: round(v, 3) for k, v in result.seconds.items()},
         "layers": [
             {

@@ -12,13 +12,14 @@ import importlib.util
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import nn
 
 from ohq.errors import OhqError
 from ohq.models._registry import create_model, list_models
-from ohq.models.shipped import SHIPPED, build_shipped, list_shipped
+from ohq.models.shipped import SHIPPED, build_shipped, list_shipped, shipped_normalize
 
 
 @dataclass
@@ -29,18 +30,24 @@ class LoadedModel:
     name: str
     input_shape: tuple[int, ...] | None = None  # known for shipped models
     data: str | None = None  # the data set a shipped model was trained on
+    normalize: Any = None  # ohq.data.Normalize: its input transform; None: the data set's own
 
 
-def load_model(spec: str, weights: str | Path | None = None) -> LoadedModel:
-    """Load a model from a zoo/shipped name or `path/file.py:fn` / `package.module:fn`."""
+def load_model(spec: str, weights: str | Path | None = None, normalize: Any = None) -> LoadedModel:
+    """Load a model from a zoo/shipped name or `path/file.py:fn` / `package.module:fn`.
+    `normalize` (a Normalize or 'MEAN,STD') sets its input transform; shipped models know theirs."""
+    from ohq.data.normalize import Normalize
+
+    if isinstance(normalize, str):
+        normalize = Normalize.parse(normalize)
     if spec in SHIPPED:
         info = SHIPPED[spec]
         model = build_shipped(spec, trained=weights is None)
-        loaded = LoadedModel(model, spec, info.input_shape, info.data)
+        loaded = LoadedModel(model, spec, info.input_shape, info.data, normalize or shipped_normalize(spec))
     elif spec in list_models():
-        loaded = LoadedModel(create_model(spec), spec)
+        loaded = LoadedModel(create_model(spec), spec, normalize=normalize)
     elif ":" in spec:
-        loaded = LoadedModel(_from_callable(spec), spec)
+        loaded = LoadedModel(_from_callable(spec), spec, normalize=normalize)
     else:
         raise OhqError(
             f"unknown model {spec!r}; use a zoo model ({', '.join(list_models())}), a shipped model "
