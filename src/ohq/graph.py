@@ -128,7 +128,8 @@ def _run(fn, example: torch.Tensor):
     except Exception as exc:  # the user's shape does not fit the model
         msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise OhqError(
-            f"the model cannot take an input of shape {tuple(example.shape)}: {msg}"
+            f"the model cannot take an input of shape {tuple(example.shape)}: {msg}; "
+            "give the shape it takes with --input N,C,H,W"
         ) from exc
 
 

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import importlib.util
 import sys
@@ -49,8 +50,10 @@ def load_model(spec: str, weights: str | Path | None = None, normalize: Any = No
     elif ":" in spec:
         loaded = LoadedModel(_from_callable(spec), spec, normalize=normalize)
     else:
+        close = difflib.get_close_matches(spec, [*list_models(), *list_shipped()], n=1)
+        hint = f"did you mean {close[0]}? " if close else ""
         raise OhqError(
-            f"unknown model {spec!r}; use a zoo model ({', '.join(list_models())}), a shipped model "
+            f"unknown model {spec!r}; {hint}use a zoo model ({', '.join(list_models())}), a shipped model "
             f"({', '.join(list_shipped())}), or path/to/file.py:function"
         )
     if weights is not None:
@@ -70,10 +73,32 @@ def load_weights(model: nn.Module, path: str | Path) -> None:
         raise OhqError(f"cannot read {path} as a state dict (weights_only=True): {_first_line(exc)}") from exc
     if not isinstance(state, dict):
         raise OhqError(f"{path} holds a {type(state).__name__}, not a state dict")
+    mismatch = state_dict_mismatch(model.state_dict(), state)
+    if mismatch:
+        raise OhqError(f"{path} does not fit the model: {mismatch}")
     try:
         model.load_state_dict(state)
     except RuntimeError as exc:
         raise OhqError(f"{path} does not fit the model: {_first_line(exc)}") from exc
+
+
+def state_dict_mismatch(expected: dict, given: dict) -> str:
+    """'' when `given` fits `expected`; else the first missing, unexpected and wrongly shaped keys."""
+
+    def first(keys: list[str]) -> str:
+        return ", ".join(keys[:3]) + (f" (+{len(keys) - 3} more)" if len(keys) > 3 else "")
+
+    missing = [k for k in expected if k not in given]
+    unexpected = [k for k in given if k not in expected]
+    shapes = [
+        f"{k} is {tuple(given[k].shape)} in the file but {tuple(v.shape)} in the model"
+        for k, v in expected.items()
+        if k in given and hasattr(given[k], "shape") and tuple(given[k].shape) != tuple(v.shape)
+    ]
+    parts = [f"missing keys {first(missing)}" if missing else "",
+             f"unexpected keys {first(unexpected)}" if unexpected else "",
+             shapes[0] + (f" (+{len(shapes) - 1} more shapes differ)" if len(shapes) > 1 else "") if shapes else ""]
+    return "; ".join(p for p in parts if p)
 
 
 def _from_callable(spec: str) -> nn.Module:
