@@ -1,4 +1,4 @@
-"""The OHQ pipeline (seed 003, DESIGN §1), as one function with timed stages:
+"""The OHQ pipeline (the OHQ paper, docs/design.md), as one function with timed stages:
 
     layer graph → 8-bit model → distilled or real data → sensitivity → hardware probe → Ω → ILP
     → mixed-precision model (PTQ) → evaluation on the test split
@@ -381,7 +381,7 @@ def _weight_counts(model: nn.Module, graph: LayerGraph) -> dict[str, tuple[int, 
 
 
 def _weight_bram18k(size_mib: np.ndarray) -> np.ndarray:
-    """18 Kb BRAM blocks that hold each layer's weights on chip (seed 004's all-on-chip budget)."""
+    """18 Kb BRAM blocks that hold each layer's weights on chip (the mixed-dataflow paper's all-on-chip budget)."""
     return np.ceil(size_mib * MIB * 8 / 18432)
 
 

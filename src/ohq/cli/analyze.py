@@ -79,7 +79,7 @@ def analyze(
     normalize: NormalizeOpt = None,
     json: JsonOpt = False,
 ) -> None:
-    """Score every quantizable layer's sensitivity to quantization (seed 003 §3.2.1, Fig. 5 left)."""
+    """Score every quantizable layer's sensitivity to quantization (the OHQ paper §3.2.1, Fig. 5 left)."""
     if samples <= 0:
         raise OhqError(f"--samples must be a positive number of samples, got {samples}")
     params = _method_params(method, bits, seed, masks, alpha)

@@ -1,4 +1,4 @@
-"""The export format registry: a name → handler dict filled by a class decorator (STYLE 1, 6).
+"""The export format registry: a name → handler dict filled by a class decorator.
 
 A handler says what it writes (`kind`: "file" or "dir"), which layers it cannot express
 (`check`, one OhqError naming the layer and why) and how it writes them (`write`).

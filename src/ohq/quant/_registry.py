@@ -1,4 +1,4 @@
-"""The scheme and observer registries: a name → handler dict each, filled by decorators (STYLE 1, 6).
+"""The scheme and observer registries: a name → handler dict each, filled by decorators.
 
 >>> get_scheme("sp2").resource
 <Resource.SHIFT_ADD: 'shift-add'>

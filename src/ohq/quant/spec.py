@@ -1,7 +1,7 @@
 """QuantSpec (one layer's bits and scheme) and Plan (layer name → QuantSpec, with a default).
 
-A Plan is the object the ILP writes and `quantize` reads (STYLE 2); `save_json` writes it with a
-type and a version. Unknown keys are errors, never ignored (STYLE 5).
+A Plan is the object the ILP writes and `quantize` reads; `save_json` writes it with a
+type and a version. Unknown keys are errors, never ignored.
 
 >>> plan = Plan(QuantSpec(w_bits=4), {"fc": QuantSpec(w_bits=8)}, first_last_bits=8)
 >>> plan.spec_for("fc").w_bits, plan.spec_for("layer1.0.conv1").w_bits
