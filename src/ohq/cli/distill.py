@@ -1,4 +1,4 @@
-"""`ohq distill`: synthetic inputs that match the model's BatchNorm statistics (seed 003 Eq. 2)."""
+"""`ohq distill`: synthetic inputs that match the model's BatchNorm statistics (the OHQ paper Eq. 2)."""
 
 from __future__ import annotations
 

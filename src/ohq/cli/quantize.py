@@ -14,9 +14,11 @@ from ohq.cli._common import (
     InputOpt,
     JsonOpt,
     ModelOpt,
+    NormalizeOpt,
     WeightsOpt,
     app,
     console,
+    console_err,
     parse_shape,
     print_json,
     progress,
@@ -62,16 +64,19 @@ def parse_bits(text: str) -> tuple[int, ...]:
 
 def run_and_write(req: Request, out: str, force: bool, as_json: bool) -> None:
     """Run the pipeline with progress bars, write the run directory, print the table or JSON."""
+    from ohq.io import check_dir_writable
     from ohq.pipeline import run_pipeline
     from ohq.report import result_points
     from ohq.rundir import summary, write_run
 
     target = Path(out)
-    if target.exists() and not force:  # refuse before spending minutes on the pipeline
-        raise OhqError(f"{target} exists; pass --force to replace it (nothing was touched)")
+    if target.parent.exists():  # refuse before spending minutes on the pipeline
+        check_dir_writable(target, force, "run")
     with progress() as bar:
         result = run_pipeline(req, RichReporter(bar))
     write_run(result, target, force=force, pareto_points=result_points(result))
+    for text in result.extra.get("warnings", []):
+        console_err.print(f"[yellow]warning:[/] {text}")
     doc = summary(result) | {"run_dir": str(target)}
     if as_json:
         print_json(doc)
@@ -133,6 +138,7 @@ def quantize(
     tie_residual: Annotated[bool, typer.Option(help="Give layers meeting at a residual add one bit-width.")] = False,
     pin_first_last: Annotated[int | None, typer.Option(help="Pin the first and last layer to these bits.")] = None,
     seed: Annotated[int, typer.Option(help="Seed for data order, masks and distillation.")] = 0,
+    normalize: NormalizeOpt = None,
     force: ForceOpt = False,
     json: JsonOpt = False,
 ) -> None:
@@ -143,7 +149,7 @@ def quantize(
         model, weights, parse_shape(input) if input else None, data, device, probe, probe_file,
         parse_bits(bits), a_bits, scheme, objective, sensitivity, size_mib, size_ratio, latency_ms,
         energy_mj, bram18k, beta, gamma, samples, calib, tie_residual=tie_residual,
-        pin_first_last=pin_first_last, seed=seed,
+        pin_first_last=pin_first_last, seed=seed, normalize=normalize,
     )
     run_and_write(req, out, force, json)
 
