@@ -22,6 +22,9 @@ from ohq.cli import compare  # noqa: E402,F401  isort: skip
 def main() -> None:
     """Entry point of the `ohq` console script: a user error is one line on stderr and exit code 2
     (click already exits 2 on usage errors)."""
+    from ohq.threads import set_threads
+
+    set_threads()  # a sane default before any work; --threads on a command overrides it
     try:
         app()
     except OhqError as exc:
