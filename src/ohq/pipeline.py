@@ -331,7 +331,7 @@ def _calibration_data(req: Request, model: nn.Module, shape, rep: Reporter, norm
     # ZeroQ's recipe: one small distilled batch serves both calibration and sensitivity.
     distilled = distill_data(
         model, req.samples, shape[1:], steps=req.distill_steps, seed=req.seed,
-        callback=lambda step, total, loss: rep.advance(step, total, f"BN loss {loss:.3f}"),
+        callback=lambda step, total, loss: rep.advance(step, total, f"no --data: distilling, BN loss {loss:.3f}"),
     )
     return distilled.x, distilled.x, "distilled from BN statistics"
 

@@ -12,6 +12,7 @@ from ohq.cli._common import (
     JsonOpt,
     ModelOpt,
     NormalizeOpt,
+    ThreadsOpt,
     WeightsOpt,
     app,
     console,
@@ -56,7 +57,8 @@ def _load_inputs(loaded, shape, data, distilled, samples, seed, distill_steps):
         if samples > len(x):
             raise OhqError(f"--samples {samples} is more than the {len(x)} samples in {distilled}")
         return x[:samples], None, None, f"distilled:{distilled}"
-    d, _ = run_distill(loaded, shape, samples, distill_steps, 32, 0.5, seed, None, label="distill data")
+    label = f"no --data: distilling {samples} inputs, {distill_steps} steps"
+    d, _ = run_distill(loaded, shape, samples, distill_steps, 32, 0.5, seed, None, label=label)
     return d.x, None, None, "distilled"
 
 
@@ -77,6 +79,7 @@ def analyze(
     weights: WeightsOpt = None,
     input: InputOpt = None,
     normalize: NormalizeOpt = None,
+    threads: ThreadsOpt = None,
     json: JsonOpt = False,
 ) -> None:
     """Score every quantizable layer's sensitivity to quantization (the OHQ paper §3.2.1, Fig. 5 left)."""

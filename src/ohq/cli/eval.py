@@ -12,6 +12,7 @@ from ohq.cli._common import (
     JsonOpt,
     ModelOpt,
     NormalizeOpt,
+    ThreadsOpt,
     WeightsOpt,
     app,
     console,
@@ -53,6 +54,7 @@ def eval_(
     engine: Annotated[Engine, typer.Option(help="fake, integer or both (checks bit-exactness).")] = Engine.both,
     calib: Annotated[int, typer.Option(help="Calibration samples from the train split.")] = 256,
     normalize: NormalizeOpt = None,
+    threads: ThreadsOpt = None,
     json: JsonOpt = False,
 ) -> None:
     """Quantize with PTQ and evaluate on the data set's test split (all of it)."""

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from ohq.cli._common import JsonOpt, NormalizeOpt, app, console, print_json
+from ohq.cli._common import JsonOpt, NormalizeOpt, ThreadsOpt, app, console, print_json
 from ohq.errors import OhqError
 
 CALIB = 256
@@ -26,6 +26,7 @@ def export_(
     device: Annotated[str | None, typer.Option(help="Device profile for the hls4ml/FINN folding.")] = None,
     normalize: NormalizeOpt = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing --out.")] = False,
+    threads: ThreadsOpt = None,
     json: JsonOpt = False,
 ) -> None:
     """Export a quantized model (a run directory, or --model with a --config plan) to --format."""

@@ -15,6 +15,7 @@ from ohq.cli._common import (
     JsonOpt,
     ModelOpt,
     NormalizeOpt,
+    ThreadsOpt,
     WeightsOpt,
     app,
     console,
@@ -140,6 +141,7 @@ def quantize(
     seed: Annotated[int, typer.Option(help="Seed for data order, masks and distillation.")] = 0,
     normalize: NormalizeOpt = None,
     force: ForceOpt = False,
+    threads: ThreadsOpt = None,
     json: JsonOpt = False,
 ) -> None:
     """Decide every layer's bit-width from sensitivity and hardware cost, build it, and report."""
@@ -158,6 +160,7 @@ def quantize(
 def demo(
     out: Annotated[str | None, typer.Option("--out", "-o", help="Run directory (default runs/demo-TIME).")] = None,
     force: ForceOpt = False,
+    threads: ThreadsOpt = None,
     json: JsonOpt = False,
 ) -> None:
     """The main job on the embedded default: mnist_resnet, real MNIST, xc7z020, size ratio 0.5."""

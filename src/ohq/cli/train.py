@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from ohq.cli._common import ModelOpt, NormalizeOpt, app, console, progress
+from ohq.cli._common import ModelOpt, NormalizeOpt, ThreadsOpt, app, console, progress
 from ohq.errors import OhqError
 
 if TYPE_CHECKING:
@@ -42,6 +42,7 @@ def train(
     batch_size: Annotated[int, typer.Option(help="Training batch size.")] = 128,
     force: Annotated[bool, typer.Option(help="Overwrite --out and its card.")] = False,
     normalize: NormalizeOpt = None,
+    threads: ThreadsOpt = None,
 ) -> None:
     """Train a model on real data; report test top-1; save the weights and a card that reproduces them."""
     import torch
@@ -62,8 +63,14 @@ def train(
     with progress() as bar:
         task = bar.add_task(f"train {model}", total=epochs, info="")
 
+        piped = not sys.stdout.isatty()  # no live bar in a log file: one line per epoch instead
+
         def on_step(step: int, total: int, loss: float) -> None:
             bar.update(task, completed=step * epochs / total, info=f"loss {loss:.3f}")
+            per_epoch = max(1, total // epochs)
+            if piped and (step % per_epoch == 0 or step == total):
+                epoch = min(epochs, -(-step // per_epoch))
+                console.print(f"epoch {epoch}/{epochs}: loss {loss:.4f}, {time.perf_counter() - start:.1f} s")
 
         fit(net, train_split, epochs, seed=seed, lr=lr, batch_size=batch_size, on_step=on_step)
     seconds = time.perf_counter() - start
