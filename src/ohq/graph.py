@@ -129,7 +129,7 @@ def _run(fn, example: torch.Tensor):
         with torch.no_grad():
             return fn(example)
     except MODEL_RUN_ERRORS as exc:  # the user's shape does not fit the model
-        raise blame_user(exc, ModelError, f"the model cannot take an input of shape {tuple(example.shape)}") from exc
+        raise blame_user(exc, ModelError, f"the model cannot take an input of shape {tuple(example.shape)} (give the shape it takes with --input N,C,H,W)") from exc
 
 
 def _layers_fx(model: nn.Module, example: torch.Tensor) -> list[Layer]:

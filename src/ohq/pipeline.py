@@ -62,6 +62,7 @@ class Request:
     pin_first_last: int | None = None
     seed: int = 0
     masked_top1: bool = True  # MQE's masked top-1 per layer (layers.csv); its cost shows in the bar
+    normalize: str | None = None  # "MEAN,STD": the model's input transform (shipped models know theirs)
 
     def __post_init__(self) -> None:
         objective = self.objective_for()  # unknown objective: one line before any work
@@ -193,15 +194,15 @@ def prepare(req: Request, reporter: Reporter | None = None, seconds: dict | None
     torch.manual_seed(req.seed)
     allocator = req.allocator(rep)
     with stage("graph"):
-        name, model, known_shape, known_data = _load(req)
+        name, model, known_shape, known_data, normalize = _load(req)
         shape = tuple(req.input_shape or known_shape or _shape_from_data(req.data))
         graph = layer_graph(model, shape)
         if not graph.layers:
             raise ModelError(f"model {name!r} has no quantizable layers")
     with stage("data", req.distill_steps * -(-req.samples // 32) if req.data is None else None):
-        calib, samples, source = _calibration_data(req, model, shape, rep)
+        calib, samples, source = _calibration_data(req, model, shape, rep, normalize)
         eval_name = req.data or known_data
-        test = None if eval_name is None else load_dataset(eval_name, "test")
+        test = None if eval_name is None else load_dataset(eval_name, "test", normalize)
         if test is not None:
             _check_labels(model, shape, test)
     with stage("hardware", len(req.bits)):
@@ -245,13 +246,25 @@ def run_pipeline(req: Request | str | nn.Module, reporter: Reporter | None = Non
                 rep.advance(0, 1, f"{len(prep.graph.layers)} layers × {method.n_masks} masks × {n_test} images")
                 subset = slice(0, n_test)
                 masked = method.masked_top1(prep.test.x[subset], prep.test.y[subset])
+    warnings = _data_warnings(prep, top1["fp32"])
     rows = layer_rows(alloc, req.scheme, masked)
     totals = {"int8": prep.totals(8), "mixed": prep.totals(alloc.bits_)}
     return PipelineResult(
         req, prep.name, prep.shape, prep.source, None if prep.test is None else prep.test.name, rows,
         alloc.budgets_, alloc.allocation_.solve_ms, alloc.plan_, qmodel, prep.calib, top1, totals, seconds,
-        {"sensitivity_seconds": method.seconds_, **alloc.allocation_.extra},
+        {"sensitivity_seconds": method.seconds_, "warnings": warnings, **alloc.allocation_.extra},
     )
+
+
+def _data_warnings(prep: Prepared, fp32: float | None) -> list[str]:
+    """A warning when FP32 top-1 on the given data is near chance: the data may not match the model."""
+    from ohq.data import mismatch_warning
+    from ohq.models.shipped import expected_top1
+
+    if prep.test is None:
+        return []
+    text = mismatch_warning(fp32, prep.test.num_classes, expected_top1(prep.name))
+    return [text] if text else []
 
 
 def _stager(rep: Reporter, seconds: dict[str, float]):
@@ -268,18 +281,20 @@ def _stager(rep: Reporter, seconds: dict[str, float]):
     return stage
 
 
-def _load(req: Request) -> tuple[str, nn.Module, tuple[int, ...] | None, str | None]:
-    """(name, model in eval mode, its known input shape, its known data set)."""
+def _load(req: Request) -> tuple[str, nn.Module, tuple[int, ...] | None, str | None, Any]:
+    """(name, model in eval mode, its known input shape, its known data set, its Normalize)."""
     if isinstance(req.model, nn.Module):
-        if req.weights is not None:
-            from ohq.models import load_weights
+        from ohq.data.normalize import Normalize
+        from ohq.models import load_weights
 
+        if req.weights is not None:
             load_weights(req.model, req.weights)
-        return type(req.model).__name__, req.model.eval(), None, None
+        norm = Normalize.parse(req.normalize) if isinstance(req.normalize, str) else req.normalize
+        return type(req.model).__name__, req.model.eval(), None, None, norm
     from ohq.models import load_model
 
-    loaded = load_model(req.model, req.weights)
-    return loaded.name, loaded.model.eval(), loaded.input_shape, loaded.data
+    loaded = load_model(req.model, req.weights, req.normalize)
+    return loaded.name, loaded.model.eval(), loaded.input_shape, loaded.data, loaded.normalize
 
 
 def _shape_from_data(data: str | None) -> tuple[int, ...]:
@@ -301,12 +316,12 @@ def _check_labels(model: nn.Module, shape: tuple[int, ...], test) -> None:
                         "give data whose classes the model predicts")
 
 
-def _calibration_data(req: Request, model: nn.Module, shape, rep: Reporter):
+def _calibration_data(req: Request, model: nn.Module, shape, rep: Reporter, normalize=None):
     """(calibration inputs, sensitivity inputs, description): real train samples or distilled data."""
     if req.data is not None:
         from ohq.data import load_dataset, sample
 
-        train = load_dataset(req.data, "train")
+        train = load_dataset(req.data, "train", normalize)
         calib, _ = sample(train, req.calib, req.seed)
         samples, _ = sample(train, req.samples, req.seed)
         return calib, samples, f"{req.data} (real, train split)"
@@ -315,6 +330,6 @@ def _calibration_data(req: Request, model: nn.Module, shape, rep: Reporter):
     # ZeroQ's recipe: one small distilled batch serves both calibration and sensitivity.
     distilled = distill_data(
         model, req.samples, shape[1:], steps=req.distill_steps, seed=req.seed,
-        callback=lambda step, total, loss: rep.advance(step, total, f"BN loss {loss:.3f}"),
+        callback=lambda step, total, loss: rep.advance(step, total, f"no --data: distilling, BN loss {loss:.3f}"),
     )
     return distilled.x, distilled.x, "distilled from BN statistics"

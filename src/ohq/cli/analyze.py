@@ -11,6 +11,8 @@ from ohq.cli._common import (
     InputOpt,
     JsonOpt,
     ModelOpt,
+    NormalizeOpt,
+    ThreadsOpt,
     WeightsOpt,
     app,
     console,
@@ -44,17 +46,18 @@ def _load_inputs(loaded, shape, data, distilled, samples, seed, distill_steps):
     if data is not None:
         from ohq.data import load_dataset, sample
 
-        train = load_dataset(data, "train")
+        train = load_dataset(data, "train", loaded.normalize)
         if samples > len(train):
             raise OhqError(f"--samples {samples} is more than the {len(train)} samples of {data}'s training split")
         x, y = sample(train, samples, seed)
-        return x, y, load_dataset(data, "test"), data
+        return x, y, load_dataset(data, "test", loaded.normalize), data
     if distilled is not None:
         x = load_inputs(distilled)
         if samples > len(x):
             raise OhqError(f"--samples {samples} is more than the {len(x)} samples in {distilled}")
         return x[:samples], None, None, f"distilled:{distilled}"
-    d, _ = run_distill(loaded, shape, samples, distill_steps, 32, 0.5, seed, None, label="distill data")
+    label = f"no --data: distilling {samples} inputs, {distill_steps} steps"
+    d, _ = run_distill(loaded, shape, samples, distill_steps, 32, 0.5, seed, None, label=label)
     return d.x, None, None, "distilled"
 
 
@@ -75,9 +78,11 @@ def analyze(
     plot: Annotated[str | None, typer.Option(help="Write the sensitivity / masked top-1 figure (.png).")] = None,
     weights: WeightsOpt = None,
     input: InputOpt = None,
+    normalize: NormalizeOpt = None,
+    threads: ThreadsOpt = None,
     json: JsonOpt = False,
 ) -> None:
-    """Score every quantizable layer's sensitivity to quantization (seed 003 §3.2.1, Fig. 5 left)."""
+    """Score every quantizable layer's sensitivity to quantization (the OHQ paper §3.2.1, Fig. 5 left)."""
     from ohq.sensitivity import MQE, get_method
     from ohq.sensitivity.plot import plot_sensitivity
 
@@ -95,7 +100,7 @@ def analyze(
         raise OhqError(f"--masks must be a positive integer, got {masks}")
     if plot is not None and not plot.endswith(".png"):
         raise OhqError(f"--plot must end in .png, got {plot!r}")
-    loaded, shape = resolve_model(model, weights, input)
+    loaded, shape = resolve_model(model, weights, input, normalize)
     x, y, test, source = _load_inputs(loaded, shape, data, distilled, samples, seed, distill_steps)
     with progress() as bar:
         task = bar.add_task(f"{method} sensitivity", total=1, info="")

@@ -1,4 +1,4 @@
-"""`ohq distill`: synthetic inputs that match the model's BatchNorm statistics (seed 003 Eq. 2)."""
+"""`ohq distill`: synthetic inputs that match the model's BatchNorm statistics (the OHQ paper Eq. 2)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from ohq.cli._common import (
     InputOpt,
     JsonOpt,
     ModelOpt,
+    ThreadsOpt,
     WeightsOpt,
     app,
     console,
@@ -78,6 +79,7 @@ def distill(
     weights: WeightsOpt = None,
     input: InputOpt = None,
     force: Annotated[bool, typer.Option(help="Overwrite --out.")] = False,
+    threads: ThreadsOpt = None,
     json: JsonOpt = False,
 ) -> None:
     """Generate inputs whose statistics match every BatchNorm layer (ZeroQ); save them as .npz."""

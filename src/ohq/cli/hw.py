@@ -12,6 +12,7 @@ from ohq.cli._common import (
     InputOpt,
     JsonOpt,
     ModelOpt,
+    ThreadsOpt,
     WeightsOpt,
     app,
     console,
@@ -73,6 +74,7 @@ def hw(
     probe: Annotated[str, typer.Option("--probe", "-p", help="fpga-model | cpu | file.")] = "fpga-model",
     probe_file: Annotated[str | None, typer.Option("--probe-file", help="CSV/JSON of per-layer board measurements (--probe file).")] = None,
     plot: Annotated[str | None, typer.Option("--plot", help="Write cycles/energy vs parameters to this PNG.")] = None,
+    threads: ThreadsOpt = None,
     json: JsonOpt = False,
 ) -> None:
     """Per-layer clock cycles of the four steps, latency, energy, BRAM/DSP/LUT and DRAM bytes."""

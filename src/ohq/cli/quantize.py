@@ -14,9 +14,12 @@ from ohq.cli._common import (
     InputOpt,
     JsonOpt,
     ModelOpt,
+    NormalizeOpt,
+    ThreadsOpt,
     WeightsOpt,
     app,
     console,
+    console_err,
     parse_shape,
     print_json,
     progress,
@@ -67,10 +70,12 @@ def run_and_write(req: Request, out: str, force: bool, as_json: bool) -> None:
     from ohq.report import result_points
     from ohq.rundir import summary, write_run
 
-    target = check_out_dir(out, force)  # refuse before spending minutes on the pipeline
+    target = check_out_dir(out, force, "run")  # refuse before spending minutes on the pipeline
     with progress() as bar:
         result = run_pipeline(req, RichReporter(bar))
     write_run(result, target, force=force, pareto_points=result_points(result))
+    for text in result.extra.get("warnings", []):
+        console_err.print(f"[yellow]warning:[/] {text}")
     doc = summary(result) | {"run_dir": str(target)}
     if as_json:
         print_json(doc)
@@ -132,7 +137,9 @@ def quantize(
     tie_residual: Annotated[bool, typer.Option(help="Give layers meeting at a residual add one bit-width.")] = False,
     pin_first_last: Annotated[int | None, typer.Option(help="Pin the first and last layer to these bits.")] = None,
     seed: Annotated[int, typer.Option(help="Seed for data order, masks and distillation.")] = 0,
+    normalize: NormalizeOpt = None,
     force: ForceOpt = False,
+    threads: ThreadsOpt = None,
     json: JsonOpt = False,
 ) -> None:
     """Decide every layer's bit-width from sensitivity and hardware cost, build it, and report."""
@@ -142,7 +149,7 @@ def quantize(
         model, weights, parse_shape(input) if input else None, data, device, probe, probe_file,
         parse_bits(bits), a_bits, scheme, objective, sensitivity, size_mib, size_ratio, latency_ms,
         energy_mj, bram18k, beta, gamma, samples, calib, tie_residual=tie_residual,
-        pin_first_last=pin_first_last, seed=seed,
+        pin_first_last=pin_first_last, seed=seed, normalize=normalize,
     )
     run_and_write(req, out, force, json)
 
@@ -151,6 +158,7 @@ def quantize(
 def demo(
     out: Annotated[str | None, typer.Option("--out", "-o", help="Run directory (default runs/demo-TIME).")] = None,
     force: ForceOpt = False,
+    threads: ThreadsOpt = None,
     json: JsonOpt = False,
 ) -> None:
     """The main job on the embedded default: mnist_resnet, real MNIST, xc7z020, size ratio 0.5."""

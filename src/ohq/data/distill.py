@@ -1,4 +1,4 @@
-"""Distilled data (seed 003 Eq. 2, ZeroQ): synthetic inputs whose BatchNorm statistics match.
+"""Distilled data (the OHQ paper Eq. 2, ZeroQ): synthetic inputs whose BatchNorm statistics match.
 
 Starting from N(0, 1) noise, the input is optimised so that at every BatchNorm layer the
 per-channel mean and standard deviation of the layer's input match the stored running mean and

@@ -1,4 +1,4 @@
-"""Export a QuantModel to the formats deployment flows read (DESIGN §6), one handler per format.
+"""Export a QuantModel to the formats deployment flows read (docs/design.md), one handler per format.
 
 >>> from ohq.export import list_formats
 >>> {"c", "hls4ml", "onnx-qdq", "qonnx"} <= set(list_formats())

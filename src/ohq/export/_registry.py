@@ -1,4 +1,4 @@
-"""The export format registry: `@register_format("name")` on a `Format` handler class (STYLE 1, 6).
+"""The export format registry: `@register_format("name")` on a `Format` handler class.
 
 A handler says what it writes (`kind`: "file" or "dir"), which layers it cannot express
 (`check`, one OhqError naming the layer and why) and how it writes them (`write`).

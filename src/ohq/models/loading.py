@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import importlib.util
 import pickle
@@ -14,13 +15,14 @@ import sys
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import nn
 
 from ohq.errors import FILE_ERRORS, USER_CODE_ERRORS, ModelError, first_line
 from ohq.models._registry import create_model, list_models
-from ohq.models.shipped import SHIPPED, build_shipped, list_shipped
+from ohq.models.shipped import SHIPPED, build_shipped, list_shipped, shipped_normalize
 
 
 @dataclass
@@ -31,21 +33,29 @@ class LoadedModel:
     name: str
     input_shape: tuple[int, ...] | None = None  # known for shipped models
     data: str | None = None  # the data set a shipped model was trained on
+    normalize: Any = None  # ohq.data.Normalize: its input transform; None: the data set's own
 
 
-def load_model(spec: str, weights: str | Path | None = None) -> LoadedModel:
-    """Load a model from a zoo/shipped name or `path/file.py:fn` / `package.module:fn`."""
+def load_model(spec: str, weights: str | Path | None = None, normalize: Any = None) -> LoadedModel:
+    """Load a model from a zoo/shipped name or `path/file.py:fn` / `package.module:fn`.
+    `normalize` (a Normalize or 'MEAN,STD') sets its input transform; shipped models know theirs."""
+    from ohq.data.normalize import Normalize
+
+    if isinstance(normalize, str):
+        normalize = Normalize.parse(normalize)
     if spec in SHIPPED:
         info = SHIPPED[spec]
         model = build_shipped(spec, trained=weights is None)
-        loaded = LoadedModel(model, spec, info.input_shape, info.data)
+        loaded = LoadedModel(model, spec, info.input_shape, info.data, normalize or shipped_normalize(spec))
     elif spec in list_models():
-        loaded = LoadedModel(create_model(spec), spec)
+        loaded = LoadedModel(create_model(spec), spec, normalize=normalize)
     elif ":" in spec:
-        loaded = LoadedModel(_from_callable(spec), spec)
+        loaded = LoadedModel(_from_callable(spec), spec, normalize=normalize)
     else:
+        close = difflib.get_close_matches(spec, [*list_models(), *list_shipped()], n=1)
+        hint = f"did you mean {close[0]}? " if close else ""
         raise ModelError(
-            f"unknown model {spec!r}; use a zoo model ({', '.join(list_models())}), a shipped model "
+            f"unknown model {spec!r}; {hint}use a zoo model ({', '.join(list_models())}), a shipped model "
             f"({', '.join(list_shipped())}), or path/to/file.py:function"
         )
     if weights is not None:
@@ -65,10 +75,32 @@ def load_weights(model: nn.Module, path: str | Path) -> None:
         raise ModelError(f"cannot read {path} as a state dict (weights_only=True): {first_line(exc)}") from exc
     if not isinstance(state, dict):
         raise ModelError(f"{path} holds a {type(state).__name__}, not a state dict")
+    mismatch = state_dict_mismatch(model.state_dict(), state)
+    if mismatch:
+        raise ModelError(f"{path} does not fit the model: {mismatch}")
     try:
         model.load_state_dict(state)
     except RuntimeError as exc:
         raise ModelError(f"{path} does not fit the model: {first_line(exc)}") from exc
+
+
+def state_dict_mismatch(expected: dict, given: dict) -> str:
+    """'' when `given` fits `expected`; else the first missing, unexpected and wrongly shaped keys."""
+
+    def first(keys: list[str]) -> str:
+        return ", ".join(keys[:3]) + (f" (+{len(keys) - 3} more)" if len(keys) > 3 else "")
+
+    missing = [k for k in expected if k not in given]
+    unexpected = [k for k in given if k not in expected]
+    shapes = [
+        f"{k} is {tuple(given[k].shape)} in the file but {tuple(v.shape)} in the model"
+        for k, v in expected.items()
+        if k in given and hasattr(given[k], "shape") and tuple(given[k].shape) != tuple(v.shape)
+    ]
+    parts = [f"missing keys {first(missing)}" if missing else "",
+             f"unexpected keys {first(unexpected)}" if unexpected else "",
+             shapes[0] + (f" (+{len(shapes) - 1} more shapes differ)" if len(shapes) > 1 else "") if shapes else ""]
+    return "; ".join(p for p in parts if p)
 
 
 def _from_callable(spec: str) -> nn.Module:

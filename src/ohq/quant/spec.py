@@ -1,7 +1,7 @@
 """QuantSpec (one layer's bits and scheme) and Plan (layer name → QuantSpec, with a default).
 
-A Plan is the object the ILP writes and `quantize` reads (STYLE 2); `save_json` writes it with a
-type and a version. Unknown keys are errors, never ignored (STYLE 5).
+A Plan is the object the ILP writes and `quantize` reads; `save_json` writes it with a
+type and a version. Unknown keys are errors, never ignored.
 
 >>> plan = Plan(QuantSpec(w_bits=4), {"fc": QuantSpec(w_bits=8)}, first_last_bits=8)
 >>> plan.spec_for("fc").w_bits, plan.spec_for("layer1.0.conv1").w_bits
@@ -221,7 +221,9 @@ class Plan:
         return cls(default, {str(k): spec(v, f"layer {k!r}") for k, v in doc.items() if k != "_default"})
 
     def save_json(self, path: str | Path) -> None:
-        Path(path).write_text(json.dumps(self.to_dict(), indent=2) + "\n")
+        from ohq.io import write_json
+
+        write_json(path, self.to_dict())  # atomic: a crash never leaves half a plan
 
     @classmethod
     def load_json(cls, path: str | Path) -> Plan:
