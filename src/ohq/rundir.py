@@ -3,7 +3,8 @@
     DIR/config.json   {"type": "ohq.run", "version": 1, "model", "weights", "input_shape", "data",
                        "device", "plan": <ohq.plan>, "hls4ml": {...}, ...}
     DIR/calib.npz     the calibration inputs (x), so the quantized model is rebuilt exactly
-    DIR/quantized.pt  the quantized model's state dict (integer codes, scales), for users
+    DIR/quantized.pt  integer codes (smallest int dtype, 2 per byte at ≤ 4 bits) and scales, for
+                      users: `ohq.quant.checkpoint.load_quantized(run.qmodel, path)` reads it back
 
 >>> run = load_run("runs/demo")          # doctest: +SKIP
 >>> run.qmodel(run.calib[:4]).shape      # doctest: +SKIP
@@ -101,11 +102,12 @@ def write_run(result, out: str | Path, force: bool = False, pareto_points=None, 
 def _fill_run(result, run: Path, pareto_points, extra_tables) -> None:
     from ohq.export import hls4ml_config
     from ohq.io import write_json
+    from ohq.quant.checkpoint import save_quantized
     from ohq.report import write_run_artifacts
 
     req = result.request
     np.savez_compressed(run / CALIB, x=result.calib.numpy())
-    torch.save(result.qmodel.state_dict(), run / CHECKPOINT)
+    save_quantized(result.qmodel, run / CHECKPOINT)
     config = run_config(
         req.model, req.weights, result.input_shape, req.data, result.plan,
         device=req.device, probe=req.probe,
