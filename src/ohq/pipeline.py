@@ -18,11 +18,12 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch import fx, nn
+from torch import nn
 
 from ohq.errors import OhqError
-from ohq.graph import LayerGraph, layer_graph
+from ohq.graph import LayerGraph, layer_graph, residual_ties
 from ohq.quant.qmodel import MIB
+from ohq.reporter import Reporter
 from ohq.search import CostTable, omega, paper_objective, sensitivity_penalty, solve
 
 OBJECTIVES = ("paper", "min-sensitivity")
@@ -126,16 +127,6 @@ class PipelineResult:
     totals: dict[str, dict[str, float]]  # int8 / mixed → size_mib, latency_ms, energy_mj
     seconds: dict[str, float] = field(default_factory=dict)  # wall time per stage
     extra: dict[str, Any] = field(default_factory=dict)
-
-
-class Reporter:
-    """Progress hooks; the CLI subclasses this with Rich bars. The default is silent."""
-
-    def stage(self, name: str, total: int | None = None) -> None: ...
-
-    def advance(self, done: int, total: int, info: str = "") -> None: ...
-
-    def end(self) -> None: ...
 
 
 @dataclass
@@ -436,31 +427,3 @@ def _rows(graph, table, costs, scores, omegas, bits, scheme, masked) -> list[Lay
             None if masked is None else float(masked[i]),
         ))
     return rows
-
-
-def residual_ties(model: nn.Module, graph: LayerGraph) -> list[list[str]]:
-    """Groups of layers whose outputs meet at one residual add (e.g. conv2 and its downsample)."""
-    try:
-        gm = fx.symbolic_trace(model)
-    except Exception:
-        return []
-    modules = dict(gm.named_modules())
-    names = set(graph.names)
-
-    def source(node) -> str | None:
-        while isinstance(node, fx.Node) and node.op == "call_module":
-            if node.target in names:
-                return node.target
-            if not isinstance(modules[node.target], nn.BatchNorm2d | nn.Identity):
-                return None
-            node = node.args[0]
-        return None
-
-    groups = []
-    for node in gm.graph.nodes:
-        if node.op == "call_function" and getattr(node.target, "__name__", "") in ("add", "iadd"):
-            layers = sorted({s for a in node.args if (s := source(a)) is not None}, key=graph.names.index)
-            if len(layers) >= 2:
-                groups.append(layers)
-    return groups
-

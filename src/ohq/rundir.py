@@ -100,7 +100,7 @@ def write_run(result, out: str | Path, force: bool = False, pareto_points=None, 
 
 
 def _fill_run(result, run: Path, pareto_points, extra_tables) -> None:
-    from ohq.export import hls4ml_config
+    from ohq.export.hls4ml import hls4ml_config
     from ohq.io import write_json
     from ohq.quant.checkpoint import save_quantized
     from ohq.report import write_run_artifacts

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import os
 
-import torch
-
 from ohq.errors import OhqError
 
 MAX_DEFAULT = 4
@@ -32,6 +30,14 @@ def set_threads(threads: int | None = None) -> int:
     """Set torch's intra-op threads to `threads` (None: `default_threads()`); return the number."""
     if threads is not None and threads < 1:
         raise OhqError(f"--threads must be at least 1, got {threads}")
+    import torch
+
     n = default_threads() if threads is None else threads
     torch.set_num_threads(n)
     return n
+
+
+def default_threads_env() -> None:
+    """Set OMP_NUM_THREADS to `default_threads()` unless the user set it: torch reads it when it is
+    first imported, so the CLI calls this before any command imports torch."""
+    os.environ.setdefault("OMP_NUM_THREADS", str(default_threads()))

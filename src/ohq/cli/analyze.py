@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Annotated
 
-import torch
 import typer
 from rich.table import Table
 
@@ -22,11 +21,7 @@ from ohq.cli._common import (
     progress,
     resolve_model,
 )
-from ohq.cli.distill import run_distill
-from ohq.data.distill import load_inputs
 from ohq.errors import OhqError
-from ohq.sensitivity import MQE, get_method, list_methods
-from ohq.sensitivity.plot import plot_sensitivity
 
 
 def _method_params(method: str, bits: int | None, seed: int, masks: int, alpha: float) -> dict:
@@ -42,6 +37,11 @@ def _method_params(method: str, bits: int | None, seed: int, masks: int, alpha: 
 
 def _load_inputs(loaded, shape, data, distilled, samples, seed, distill_steps):
     """(x, y or None, test split or None, description) for the chosen data source."""
+    import torch
+
+    from ohq.cli.distill import run_distill
+    from ohq.data.distill import load_inputs
+
     if data is not None and distilled is not None:
         raise OhqError("pass either --data or --distilled, not both")
     if data is not None:
@@ -67,7 +67,7 @@ def analyze(
     model: ModelOpt,
     data: Annotated[str | None, typer.Option("--data", "-d", help="Real data: digits, mnist, file.npz, folder.")] = None,
     distilled: Annotated[str | None, typer.Option(help="Inputs written by `ohq distill` (.npz).")] = None,
-    method: Annotated[str, typer.Option(help=f"Sensitivity method: {', '.join(list_methods())}.")] = "mqe",
+    method: Annotated[str, typer.Option(help="Sensitivity method: mqe (the paper's), layerwise, hessian or any registered one.")] = "mqe",
     bits: Annotated[int | None, typer.Option(help="Bit-width (mqe: model bits, 8; others: layer bits, 4).")] = None,
     samples: Annotated[int, typer.Option("--samples", "-n", help="Number of samples N.")] = 32,
     seed: Annotated[int, typer.Option(help="Seed for sample choice, masks, probes, distillation.")] = 0,
@@ -83,6 +83,9 @@ def analyze(
     json: JsonOpt = False,
 ) -> None:
     """Score every quantizable layer's sensitivity to quantization (the OHQ paper §3.2.1, Fig. 5 left)."""
+    from ohq.sensitivity import MQE, get_method
+    from ohq.sensitivity.plot import plot_sensitivity
+
     if samples <= 0:
         raise OhqError(f"--samples must be a positive number of samples, got {samples}")
     params = _method_params(method, bits, seed, masks, alpha)

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import torch
 import typer
 from rich.table import Table
 
@@ -22,6 +21,9 @@ from ohq.cli._common import (
     resolve_model,
 )
 from ohq.errors import OhqError
+
+if TYPE_CHECKING:
+    import torch
 
 BATCH = 500
 
@@ -56,6 +58,8 @@ def eval_(
     json: JsonOpt = False,
 ) -> None:
     """Quantize with PTQ and evaluate on the data set's test split (all of it)."""
+    import torch
+
     from ohq.data import load_dataset, mismatch_warning
     from ohq.models.shipped import expected_top1
     from ohq.quant import Plan, QuantSpec, quantize
@@ -103,6 +107,8 @@ def eval_(
 
 
 def _logits(fn, x: torch.Tensor) -> torch.Tensor:
+    import torch
+
     with torch.no_grad():
         return torch.cat([fn(x[i:i + BATCH]) for i in range(0, x.shape[0], BATCH)])
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Annotated
 
-import torch
 import typer
 
 from ohq.cli._common import JsonOpt, NormalizeOpt, ThreadsOpt, app, console, print_json
@@ -61,6 +60,8 @@ def _load(run, model, config, weights, data, calib, device, normalize=None):
 
 
 def _quantize(model, config, weights, data, calib, normalize=None):
+    import torch
+
     from ohq.cli._common import resolve_model
     from ohq.data import load_dataset
     from ohq.models.shipped import SHIPPED

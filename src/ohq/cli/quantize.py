@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -25,7 +25,10 @@ from ohq.cli._common import (
     progress,
 )
 from ohq.errors import OhqError
-from ohq.pipeline import Reporter, Request, run_pipeline
+from ohq.reporter import Reporter
+
+if TYPE_CHECKING:
+    from ohq.pipeline import Request
 
 DataOpt = Annotated[str | None, typer.Option("--data", "-d", help="Real data (digits, mnist, .npz, folder); default: distilled.")]
 DeviceOpt = Annotated[str, typer.Option("--device", help="Target part or alias (xc7z020, xc7z045, zcu102).")]
@@ -63,6 +66,7 @@ def parse_bits(text: str) -> tuple[int, ...]:
 def run_and_write(req: Request, out: str, force: bool, as_json: bool) -> None:
     """Run the pipeline with progress bars, write the run directory, print the table or JSON."""
     from ohq.io import check_dir_writable
+    from ohq.pipeline import run_pipeline
     from ohq.report import result_points
     from ohq.rundir import summary, write_run
 
@@ -141,6 +145,8 @@ def quantize(
     json: JsonOpt = False,
 ) -> None:
     """Decide every layer's bit-width from sensitivity and hardware cost, build it, and report."""
+    from ohq.pipeline import Request
+
     req = Request(
         model, weights, parse_shape(input) if input else None, data, device, probe, probe_file,
         parse_bits(bits), a_bits, scheme, objective, sensitivity, size_mib, size_ratio, latency_ms,
@@ -158,6 +164,8 @@ def demo(
     json: JsonOpt = False,
 ) -> None:
     """The main job on the embedded default: mnist_resnet, real MNIST, xc7z020, size ratio 0.5."""
+    from ohq.pipeline import Request
+
     out = out or f"runs/demo-{time.strftime('%Y%m%d-%H%M%S')}"
     req = Request("mnist_resnet", data="mnist", device="xc7z020", size_ratio=0.5)
     run_and_write(req, out, force, json)

@@ -5,21 +5,21 @@ from __future__ import annotations
 import shlex
 import sys
 import time
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import torch
 import typer
 
 from ohq.cli._common import ModelOpt, NormalizeOpt, ThreadsOpt, app, console, progress
-from ohq.data import Normalize, load_dataset
 from ohq.errors import OhqError
-from ohq.io import check_writable, write_atomic, write_json
-from ohq.models import SHIPPED, build_shipped, create_model, list_models, load_model
-from ohq.train import fit, top1
+
+if TYPE_CHECKING:
+    import torch
 
 
 def _untrained(spec: str, data) -> tuple[torch.nn.Module, str]:
     """A fresh model to train: a shipped name builds its architecture; a zoo name is sized to the data."""
+    from ohq.models import SHIPPED, build_shipped, create_model, list_models, load_model
+
     if spec in SHIPPED:
         return build_shipped(spec, trained=False), SHIPPED[spec].arch
     if spec in list_models():
@@ -45,6 +45,12 @@ def train(
     threads: ThreadsOpt = None,
 ) -> None:
     """Train a model on real data; report test top-1; save the weights and a card that reproduces them."""
+    import torch
+
+    from ohq.data import Normalize, load_dataset
+    from ohq.io import check_writable, write_atomic, write_json
+    from ohq.train import fit, top1
+
     if not out.endswith(".pt"):
         raise OhqError(f"--out must end in .pt, got {out!r}")
     out_path = check_writable(out, force)

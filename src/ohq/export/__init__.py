@@ -29,6 +29,7 @@ def export(qmodel: Any, format: str, out: str | Path, *, force: bool = False, **
     if not isinstance(qmodel, QuantModel):
         raise OhqError(f"export needs an ohq QuantModel, got {type(qmodel).__name__}")
     handler = get_format(format)
+    handler.check_installed()
     handler.check(qmodel)
     facts = write_output(out, handler.kind, force, lambda tmp: handler.write(qmodel, tmp, **opts))
     return {"format": handler.name, "out": str(out), **facts}

@@ -18,7 +18,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from ohq.errors import OhqError
+from ohq.errors import DeviceError, OhqError
 
 KINDS = ("datasheet", "measured", "assumed")
 
@@ -150,4 +150,4 @@ def get_device(name: str | Device) -> Device:
         if key == dev.part or key in dev.aliases:
             return dev
     known = ", ".join(f"{d.part} ({'/'.join(d.aliases)})" for d in _registry().values())
-    raise OhqError(f"unknown device {name!r}; known devices: {known}")
+    raise DeviceError(f"unknown device {name!r}; known devices: {known}")
