@@ -121,6 +121,8 @@ def _fill_run(result, run: Path, pareto_points, extra_tables) -> None:
 
 def summary(result) -> dict[str, Any]:
     """The `ohq quantize --json` document (also stored in config.json under "results")."""
+    from ohq.report.advice import accuracy_advice, budget_text, fp32_size_mib
+
     mixed = result.totals["mixed"]
     return {
         "model": result.model_name,
@@ -137,6 +139,9 @@ def summary(result) -> dict[str, Any]:
         "int8": result.totals["int8"],
         "data": result.data_source,
         "warnings": result.extra.get("warnings", []),
+        "notes": accuracy_advice(result),
+        "budget_text": budget_text(result),
+        "size_mib_fp32": fp32_size_mib(result),
         "seconds": {k: round(v, 3) for k, v in result.seconds.items()},
         "layers": [
             {

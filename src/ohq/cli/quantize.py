@@ -87,27 +87,31 @@ def run_and_write(req: Request, out: str, force: bool, as_json: bool) -> None:
 
 def print_result(result, out: Path) -> None:
     table = Table(title=f"{result.model_name} on {result.request.device}: per-layer plan")
-    for col in ("layer", "kind", "params", "sensitivity", "Ω", "bits", "cycles", "energy mJ"):
+    from ohq.report.advice import a_bits_of, accuracy_advice, budget_text, fp32_size_mib
+
+    for col in ("layer", "kind", "params", "sensitivity", "Ω", "W/A bits", "cycles", "energy mJ"):
         table.add_column(col, justify="left" if col in ("layer", "kind") else "right")
     for row in result.layers:
         table.add_row(
             row.name, row.kind, f"{row.params:,}", f"{row.sensitivity:.3g}", f"{row.omega:+.3f}",
-            str(row.bits), f"{row.cycles['total']:,}", f"{row.energy_mj:.4f}",
+            f"W{row.bits}A{a_bits_of(result, row)}", f"{row.cycles['total']:,}", f"{row.energy_mj:.4f}",
         )
     console.print(table)
     summary = Table(title="FP32 vs INT8 vs OHQ mixed")
     for col in ("model", "top-1", "size MiB", "latency ms", "energy mJ"):
         summary.add_column(col, justify="left" if col == "model" else "right")
     fmt = lambda v, spec: "—" if v is None else format(v, spec)  # noqa: E731
-    summary.add_row("FP32", fmt(result.top1["fp32"] and 100 * result.top1["fp32"], ".2f"), "", "", "")
+    summary.add_row("FP32", fmt(result.top1["fp32"] and 100 * result.top1["fp32"], ".2f"),
+                    f"{fp32_size_mib(result):.4f}", "—", "—")
     for key, label in (("int8", "W8A8"), ("mixed", "OHQ mixed")):
         t = result.totals[key]
         if t:
             summary.add_row(label, fmt(result.top1[key] and 100 * result.top1[key], ".2f"),
                             f"{t['size_mib']:.4f}", f"{t['latency_ms']:.3f}", f"{t['energy_mj']:.4f}")
     console.print(summary)
-    budgets = ", ".join(f"{k} ≤ {v:.4g}" for k, v in result.budgets.items())
-    console.print(f"budget {budgets}; ILP solved in {result.solve_ms:.1f} ms; data: {result.data_source}")
+    for text in accuracy_advice(result):
+        console.print(f"[yellow]note:[/] {text}")
+    console.print(f"budget {budget_text(result)}; ILP solved in {result.solve_ms:.1f} ms; data: {result.data_source}")
     console.print("stages: " + ", ".join(f"{k} {v:.1f}s" for k, v in result.seconds.items()))
     console.print(f"run directory: [bold]{out}[/]  (report: {out / 'report.html'})")
 
@@ -123,7 +127,9 @@ def quantize(
     probe: Annotated[str, typer.Option(help="fpga-model, cpu or file.")] = "fpga-model",
     probe_file: Annotated[str | None, typer.Option(help="Per-layer board measurements (with --probe file).")] = None,
     size_mib: Annotated[float | None, typer.Option(help="Budget: MiB of weights.")] = None,
-    size_ratio: Annotated[float | None, typer.Option(help="Budget: S_4 + r·(S_8 − S_4), the paper's ratio.")] = None,
+    size_ratio: Annotated[float | None, typer.Option(
+        help="Budget as a ratio r between all-low and all-high bits: S_4 + r·(S_8 − S_4), so 0.5 = W4 + 50 % "
+             "of the way to W8 (not half the size; for MiB use --size-mib).")] = None,
     latency_ms: Annotated[float | None, typer.Option(help="Budget: modelled latency in ms.")] = None,
     energy_mj: Annotated[float | None, typer.Option(help="Budget: modelled energy in mJ.")] = None,
     bram18k: Annotated[float | None, typer.Option(help="Budget: 18 Kb BRAM blocks holding all weights.")] = None,
