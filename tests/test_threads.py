@@ -42,7 +42,7 @@ def test_every_heavy_command_takes_threads():
 
 
 def test_analyze_says_it_distills(monkeypatch):
-    from ohq.cli import analyze
+    from ohq.cli import analyze, distill
 
     labels = []
 
@@ -50,6 +50,6 @@ def test_analyze_says_it_distills(monkeypatch):
         labels.append(label)
         return type("D", (), {"x": torch.zeros(n, *shape[1:])})(), 0.0
 
-    monkeypatch.setattr(analyze, "run_distill", fake)
+    monkeypatch.setattr(distill, "run_distill", fake)  # analyze imports it lazily
     analyze._load_inputs(None, (1, 1, 8, 8), None, None, 4, 0, 500)
     assert labels == ["no --data: distilling 4 inputs, 500 steps"]
