@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 DataOpt = Annotated[str | None, typer.Option("--data", "-d", help="Real data (digits, mnist, .npz, folder); default: distilled.")]
 DeviceOpt = Annotated[str, typer.Option("--device", help="Target part or alias (xc7z020, xc7z045, zcu102).")]
 OutOpt = Annotated[str, typer.Option("--out", "-o", help="Run directory to create.")]
-ForceOpt = Annotated[bool, typer.Option("--force", help="Replace an existing run directory.")]
+ForceOpt = Annotated[bool, typer.Option("--force/--no-force", help="Replace an existing run directory (only one ohq wrote).")]
 
 
 class RichReporter(Reporter):
@@ -57,9 +57,9 @@ def parse_bits(text: str) -> tuple[int, ...]:
     try:
         bits = tuple(int(b) for b in text.split(","))
     except ValueError:
-        raise OhqError(f"--bits must be comma-separated integers like 4,8, got {text!r}") from None
+        raise OhqError(f"--candidate-bits must be comma-separated integers like 4,8, got {text!r}") from None
     if not bits:
-        raise OhqError("--bits needs at least one bit-width")
+        raise OhqError("--candidate-bits needs at least one bit-width")
     return bits
 
 
@@ -133,7 +133,8 @@ def quantize(
     latency_ms: Annotated[float | None, typer.Option(help="Budget: modelled latency in ms.")] = None,
     energy_mj: Annotated[float | None, typer.Option(help="Budget: modelled energy in mJ.")] = None,
     bram18k: Annotated[float | None, typer.Option(help="Budget: 18 Kb BRAM blocks holding all weights.")] = None,
-    bits: Annotated[str, typer.Option(help="Candidate weight bit-widths.")] = "4,8",
+    bits: Annotated[str, typer.Option("--candidate-bits", "--bits", help="Candidate weight bit-widths, "
+                                      "comma-separated (--bits is the old spelling).")] = "4,8",
     a_bits: Annotated[int | None, typer.Option(help="Activation bits (default: each layer's weight bits, W/A */*).")] = None,
     scheme: Annotated[str, typer.Option(help="uniform, pot, sp2 or rowmix.")] = "uniform",
     objective: Annotated[str, typer.Option(help="paper (Eq. 11) or min-sensitivity.")] = "paper",
