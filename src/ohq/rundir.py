@@ -87,7 +87,8 @@ def load_run(path: str | Path) -> Run:
     return Run(path, config, model, plan, calib, qmodel)
 
 
-def write_run(result, out: str | Path, force: bool = False, pareto_points=None, extra_tables=None) -> Path:
+def write_run(result, out: str | Path, force: bool = False, pareto_points=None, extra_tables=None,
+              figures: dict[str, bytes] | None = None) -> Path:
     """Write a PipelineResult as a run directory. An existing `out` is refused unless `force` and
     it holds only a run ohq wrote (ohq.io); the directory is built beside it and swapped into
     place, so a failure leaves nothing half-written."""
@@ -95,11 +96,12 @@ def write_run(result, out: str | Path, force: bool = False, pareto_points=None, 
 
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    write_dir_atomic(out, lambda tmp: _fill_run(result, tmp, pareto_points, extra_tables), kind="run", force=force)
+    write_dir_atomic(out, lambda tmp: _fill_run(result, tmp, pareto_points, extra_tables, figures or {}),
+                     kind="run", force=force)
     return out
 
 
-def _fill_run(result, run: Path, pareto_points, extra_tables) -> None:
+def _fill_run(result, run: Path, pareto_points, extra_tables, figures: dict[str, bytes]) -> None:
     from ohq.export.hls4ml import hls4ml_config
     from ohq.io import write_json
     from ohq.quant.checkpoint import save_quantized
@@ -117,6 +119,8 @@ def _fill_run(result, run: Path, pareto_points, extra_tables) -> None:
     )
     write_json(run / CONFIG, config)
     write_run_artifacts(result, run, pareto_points=pareto_points, extra_tables=extra_tables)
+    for name, data in figures.items():  # e.g. fronts.png of a budget sweep
+        (run / name).write_bytes(data)
 
 
 def summary(result) -> dict[str, Any]:

@@ -63,7 +63,7 @@ def parse_bits(text: str) -> tuple[int, ...]:
     return bits
 
 
-def run_and_write(req: Request, out: str, force: bool, as_json: bool) -> None:
+def run_and_write(req: Request, out: str, force: bool, as_json: bool, sweep_points: int = 0) -> None:
     """Run the pipeline with progress bars, write the run directory, print the table or JSON."""
     from ohq.io import check_dir_writable
     from ohq.pipeline import run_pipeline
@@ -75,7 +75,18 @@ def run_and_write(req: Request, out: str, force: bool, as_json: bool) -> None:
         check_dir_writable(target, force, "run")
     with progress() as bar:
         result = run_pipeline(req, RichReporter(bar))
-    write_run(result, target, force=force, pareto_points=result_points(result))
+        points, figures, table = [], {}, None
+        if sweep_points:  # the fronts: sizes W4…W8 and the latencies the device allows
+            from ohq.report.fronts import fronts_png
+            from ohq.sweep import sweep
+
+            points = sweep(req, sweep_points, max(2, sweep_points - 1), RichReporter(bar))
+            figures = {"fronts.png": fronts_png(points, result.top1["fp32"])}
+            table = [("Budget sweep", ["point", "top-1", "size MiB", "latency ms"],
+                      [[p["label"], p["top1"], p["size_mib"], p["latency_ms"]] for p in points])]
+    swept = [{k: p[k] for k in ("label", "top1", "size_mib", "latency_ms")} for p in points]
+    write_run(result, target, force=force, pareto_points=result_points(result) + swept,
+              extra_tables=table, figures=figures)
     for text in result.extra.get("warnings", []):
         console_err.print(f"[yellow]warning:[/] {text}")
     doc = summary(result) | {"run_dir": str(target)}
@@ -147,6 +158,8 @@ def quantize(
     pin_first_last: Annotated[int | None, typer.Option(help="Pin the first and last layer to these bits.")] = None,
     seed: Annotated[int, typer.Option(help="Seed for data order, masks and distillation.")] = 0,
     normalize: NormalizeOpt = None,
+    sweep: Annotated[int, typer.Option(help="Also sweep N size budgets (W4…W8) and N−1 latency budgets: "
+                                       "fronts.png, the Pareto plot and a report table.")] = 0,
     force: ForceOpt = False,
     threads: ThreadsOpt = None,
     json: JsonOpt = False,
@@ -160,7 +173,7 @@ def quantize(
         energy_mj, bram18k, beta, gamma, samples, calib, tie_residual=tie_residual,
         pin_first_last=pin_first_last, seed=seed, normalize=normalize,
     )
-    run_and_write(req, out, force, json)
+    run_and_write(req, out, force, json, sweep)
 
 
 @app.command()
