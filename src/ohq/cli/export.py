@@ -25,7 +25,7 @@ def export_(
     calib: Annotated[int, typer.Option(help="Calibration samples from the train split (--model).")] = CALIB,
     device: Annotated[str | None, typer.Option(help="Device profile for the hls4ml/FINN folding.")] = None,
     normalize: NormalizeOpt = None,
-    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing --out.")] = False,
+    force: Annotated[bool, typer.Option("--force/--no-force", help="Overwrite an existing --out (only a file or folder ohq wrote).")] = False,
     threads: ThreadsOpt = None,
     json: JsonOpt = False,
 ) -> None:

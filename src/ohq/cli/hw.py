@@ -64,7 +64,7 @@ def plot_costs(report, path: str) -> None:
 @app.command()
 def hw(
     model: ModelOpt,
-    device: Annotated[str, typer.Option("--device", "-d", help="Part name or alias: xc7z020, xc7z045, zcu102.")] = "xc7z020",
+    device: Annotated[str, typer.Option("--device", help="Part name or alias: xc7z020, xc7z045, zcu102.")] = "xc7z020",
     weights: WeightsOpt = None,
     input: InputOpt = None,
     bits: Annotated[int | None, typer.Option("--bits", "-b", help="Bits of every layer (weights and activations); default 8.")] = None,

@@ -40,7 +40,7 @@ def train(
     seed: Annotated[int, typer.Option(help="Seed for initialisation and shuffling.")] = 0,
     lr: Annotated[float, typer.Option(help="Peak learning rate (AdamW, one-cycle).")] = 3e-3,
     batch_size: Annotated[int, typer.Option(help="Training batch size.")] = 128,
-    force: Annotated[bool, typer.Option(help="Overwrite --out and its card.")] = False,
+    force: Annotated[bool, typer.Option("--force/--no-force", help="Overwrite --out and its card.")] = False,
     normalize: NormalizeOpt = None,
     threads: ThreadsOpt = None,
 ) -> None:
