@@ -22,7 +22,7 @@ import torch
 from torch import nn
 
 from ohq.allocator import BitAllocator
-from ohq.errors import BudgetError, DataError, ModelError, OhqError
+from ohq.errors import BudgetError, ModelError, OhqError
 from ohq.graph import LayerGraph, layer_graph
 from ohq.hw.target import Target
 from ohq.reporter import Reporter
@@ -187,6 +187,7 @@ _BUDGET_OF = {"size_mib": lambda v: Size(mib=v), "latency_ms": Latency, "energy_
 def prepare(req: Request, reporter: Reporter | None = None, seconds: dict | None = None) -> Prepared:
     """Stages graph, data and hardware: everything bit allocation needs except sensitivity."""
     from ohq.data import load_dataset
+    from ohq.data.checks import check_labels
     from ohq.hw.table import allocation_table
 
     rep = reporter or Reporter()
@@ -204,7 +205,7 @@ def prepare(req: Request, reporter: Reporter | None = None, seconds: dict | None
         eval_name = req.data or known_data
         test = None if eval_name is None else load_dataset(eval_name, "test", normalize)
         if test is not None:
-            _check_labels(model, shape, test)
+            check_labels(model, shape, test)
     with stage("hardware", len(req.bits)):
         allocator.graph_ = graph
         allocator.table_, allocator.costs_ = allocation_table(
@@ -303,17 +304,6 @@ def _shape_from_data(data: str | None) -> tuple[int, ...]:
     from ohq.data import load_dataset
 
     return load_dataset(data, "test").input_shape
-
-
-def _check_labels(model: nn.Module, shape: tuple[int, ...], test) -> None:
-    """Refuse test labels the model's outputs cannot name (top-1 would be silently meaningless)."""
-    with torch.no_grad():
-        out = model(torch.zeros((1, *shape[1:])))
-    n_out = out.shape[-1] if out.dim() >= 2 else 0
-    top = int(test.y.max()) if len(test.y) else -1
-    if n_out and top >= n_out:
-        raise DataError(f"{test.name}: labels run up to {top} but the model has {n_out} outputs; "
-                        "give data whose classes the model predicts")
 
 
 def _calibration_data(req: Request, model: nn.Module, shape, rep: Reporter, normalize=None):
