@@ -65,14 +65,12 @@ def parse_bits(text: str) -> tuple[int, ...]:
 
 def run_and_write(req: Request, out: str, force: bool, as_json: bool, sweep_points: int = 0) -> None:
     """Run the pipeline with progress bars, write the run directory, print the table or JSON."""
-    from ohq.io import check_dir_writable
+    from ohq.io import check_out_dir
     from ohq.pipeline import run_pipeline
     from ohq.report import result_points
     from ohq.rundir import summary, write_run
 
-    target = Path(out)
-    if target.parent.exists():  # refuse before spending minutes on the pipeline
-        check_dir_writable(target, force, "run")
+    target = check_out_dir(out, force, "run")  # refuse before spending minutes on the pipeline
     with progress() as bar:
         result = run_pipeline(req, RichReporter(bar))
         points, figures, table = [], {}, None
