@@ -29,11 +29,13 @@ from ohq.train.progressive import stage_plans
 from ohq.train.qat import QatNet
 
 CKPT_TYPE, CKPT_VERSION = "ohq.qat-checkpoint", 1
-CALIB = 512  # training samples that calibrate each stage's activation ranges
+CALIB = 256  # training samples that calibrate each stage's activation ranges (as `ohq eval`)
 
 
 def calibration(data: TensorDataset, n: int = CALIB) -> Tensor:
-    return data.tensors[0][:n]
+    """`n` training inputs drawn with seed 0 (the sample `ohq eval` calibrates PTQ on)."""
+    x = data.tensors[0]
+    return x[torch.randperm(len(x), generator=torch.Generator().manual_seed(0))[:n]]
 
 
 def layer_names(model: nn.Module) -> list[tuple[str, list[int]]]:
@@ -95,6 +97,22 @@ def qat(model: nn.Module, plan: Plan, data: TensorDataset, *, epochs: float = 1.
             _load_float(folded, net.float_weights())
         state = None
     ddp.barrier()
+    qmodel = net.to_quant_model()
+    qmodel.qat_state_ = {"method": method, "plan": plan.to_dict(), "state": net.state_dict()}
+    return qmodel
+
+
+def load_trained(model: nn.Module, doc: dict, calib: Tensor) -> QuantModel:
+    """The QuantModel a QAT run saved (`qmodel.qat_state_`, what `ohq train --qat` writes) for the
+    float `model` it started from; `calib` only needs the right shape (the ranges are loaded)."""
+    if not isinstance(doc, dict) or set(doc) != {"method", "plan", "state"}:
+        raise OhqError("not a QAT result (expected method, plan and state)")
+    plan = Plan.from_dict(doc["plan"])
+    net = QatNet(quantize(model, plan, calib), get_method(doc["method"]))
+    try:
+        net.load_state_dict(doc["state"])
+    except RuntimeError:
+        raise OhqError("the QAT result does not fit this model (its layers differ)") from None
     return net.to_quant_model()
 
 

@@ -100,7 +100,7 @@ def run_steps(net: nn.Module, data: TensorDataset, cfg: TrainConfig, method: Met
             correct += int((logits.argmax(1) == y).sum())
             seen += len(y)
             if on_step is not None:
-                on_step(step, last, float(loss), correct / seen)
+                on_step(step, last, loss.item(), correct / seen)
             if on_checkpoint is not None and (step % per_epoch == 0 or step == last):
                 on_checkpoint(step, {"net": net.state_dict(), "opt": opt.state_dict(),
                                      "sched": sched.state_dict()})
