@@ -57,6 +57,8 @@ class Request:
     tie_residual: bool = False
     pin_first_last: int | None = None
     seed: int = 0
+    finetune: str | None = None  # "qat" or "progressive": fine-tune the mixed model (ohq.train)
+    finetune_epochs: float = 1.0
 
     def __post_init__(self) -> None:
         if self.objective not in OBJECTIVES:
@@ -72,6 +74,10 @@ class Request:
             raise OhqError("give a budget: --size-mib, --size-ratio, --latency-ms, --energy-mj or --bram18k")
         if self.samples < 1 or self.calib < 1:
             raise OhqError(f"--samples and --calib must be at least 1 (got {self.samples}, {self.calib})")
+        if self.finetune is not None:
+            from ohq.train import check_finetune
+
+            check_finetune(self.finetune, self.data, self.finetune_epochs)
 
     def budgets_given(self) -> bool:
         return any(
@@ -271,13 +277,21 @@ def run_pipeline(req: Request, reporter: Reporter | None = None) -> PipelineResu
         plan = prep.plan(allocation.bits)
         qmodel = prep.quantize(plan)
         int8 = prep.quantize(prep.plan(8))
+    nets = [("fp32", prep.model), ("int8", int8), ("mixed", qmodel)]
+    if req.finetune is not None:
+        from ohq.train import finetune
+
+        with stage("finetune"):
+            qmodel = finetune(prep.model, plan, req.data, how=req.finetune, epochs=req.finetune_epochs,
+                              calib=prep.calib, seed=req.seed)
+        nets = nets[:2] + [("mixed_ptq", nets[2][1]), ("mixed", qmodel)]
     top1: dict[str, float | None] = {"fp32": None, "int8": None, "mixed": None}
     masked = None
     if prep.test is not None:
-        with stage("evaluate", 3):
-            for i, (key, net) in enumerate((("fp32", prep.model), ("int8", int8), ("mixed", qmodel))):
+        with stage("evaluate", len(nets)):
+            for i, (key, net) in enumerate(nets):
                 top1[key] = prep.top1(net)
-                rep.advance(i + 1, 3, key)
+                rep.advance(i + 1, len(nets), key)
             if hasattr(method, "masked_top1"):
                 subset = slice(0, min(len(prep.test), 1000))
                 masked = method.masked_top1(prep.test.x[subset], prep.test.y[subset])

@@ -19,7 +19,7 @@ def test_every_method_and_scheme_stays_bit_exact(method, scheme, cnn, digits):
     qm = qat(cnn, plan, train, epochs=0.2, method=method, lr=1e-3)
     assert isinstance(qm, QuantModel)
     ptq = quantize(cnn, plan, calibration(train))
-    moved = [not torch.equal(a.weight, b.weight) for a, b in zip(qm.layers.values(), ptq.layers.values())]
+    moved = [not torch.equal(a.weight, b.weight) for a, b in zip(qm.layers.values(), ptq.layers.values(), strict=True)]
     assert any(moved)
     with torch.no_grad():
         assert torch.equal(qm(test.x), qm.to_integer()(test.x))

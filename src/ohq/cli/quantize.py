@@ -129,6 +129,8 @@ def quantize(
     tie_residual: Annotated[bool, typer.Option(help="Give layers meeting at a residual add one bit-width.")] = False,
     pin_first_last: Annotated[int | None, typer.Option(help="Pin the first and last layer to these bits.")] = None,
     seed: Annotated[int, typer.Option(help="Seed for data order, masks and distillation.")] = 0,
+    finetune: Annotated[str | None, typer.Option(help="Fine-tune the mixed model: qat or progressive.")] = None,
+    epochs: Annotated[float, typer.Option(help="Epochs of --finetune over the training split.")] = 1.0,
     force: ForceOpt = False,
     json: JsonOpt = False,
 ) -> None:
@@ -137,7 +139,7 @@ def quantize(
         model, weights, parse_shape(input) if input else None, data, device, probe, probe_file,
         parse_bits(bits), a_bits, scheme, objective, sensitivity, size_mib, size_ratio, latency_ms,
         energy_mj, bram18k, beta, gamma, samples, calib, tie_residual=tie_residual,
-        pin_first_last=pin_first_last, seed=seed,
+        pin_first_last=pin_first_last, seed=seed, finetune=finetune, finetune_epochs=epochs,
     )
     run_and_write(req, out, force, json)
 

@@ -5,7 +5,7 @@ reconstructed gradient for power-of-two weights); LHA's progressive stages with 
 torchrun/DDP through `ohq.train.ddp`. See docs/train.md.
 """
 
-from ohq.train.api import finetune, qat
+from ohq.train.api import check_finetune, finetune, load_trained, qat
 from ohq.train.evaluate import predict, top1
 from ohq.train.fit import fit
 from ohq.train.loop import TrainConfig
@@ -13,5 +13,5 @@ from ohq.train.methods import Method, get_method, list_methods, register_method
 from ohq.train.progressive import stage_plans
 from ohq.train.qat import QatNet
 
-__all__ = ["Method", "QatNet", "TrainConfig", "finetune", "fit", "get_method", "list_methods", "predict",
+__all__ = ["Method", "check_finetune", "load_trained", "QatNet", "TrainConfig", "finetune", "fit", "get_method", "list_methods", "predict",
            "qat", "register_method", "stage_plans", "top1"]

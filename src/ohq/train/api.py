@@ -129,13 +129,29 @@ def _saver(path: str | Path | None, fingerprint: dict, k: int, bounds: list[int]
     return save
 
 
-def finetune(model: nn.Module, plan: Plan, train: TensorDataset, *, how: str = "qat", epochs: float = 1.0,
-             **kwargs) -> QuantModel:
-    """The pipeline's hook: `how` is "qat" (one stage) or "progressive" (8 → 6 → 4 → plan)."""
-    if how not in ("qat", "progressive"):
-        raise OhqError(f"--finetune must be qat or progressive, got {how!r}")
-    stages = [8, 6, 4] if how == "progressive" else None
-    return qat(model, plan, train, epochs=epochs, progressive=stages, **kwargs)
+FINETUNE = {"qat": None, "progressive": [8, 6, 4]}  # --finetune → progressive stages
+
+
+def check_finetune(how: str, data: object, epochs: float) -> None:
+    """OhqError unless `ohq quantize --finetune` can run (checked before the pipeline starts)."""
+    if how not in FINETUNE:
+        raise OhqError(f"--finetune must be {' or '.join(FINETUNE)}, got {how!r}")
+    if data is None:
+        raise OhqError("--finetune trains on real data: give --data")
+    if not epochs > 0:
+        raise OhqError(f"--epochs must be positive, got {epochs}")
+
+
+def finetune(model: nn.Module, plan: Plan, train: TensorDataset | str | None, *, how: str = "qat",
+             epochs: float = 1.0, **kwargs) -> QuantModel:
+    """The pipeline's hook: QAT of `model` at the ILP's `plan`, one stage ("qat") or LHA's
+    8 → 6 → 4 → plan ("progressive"). `train`: a data set or a data set name (its train split)."""
+    check_finetune(how, train, epochs)
+    if isinstance(train, str):
+        from ohq.data import load_dataset
+
+        train = load_dataset(train, "train")
+    return qat(model, plan, train, epochs=epochs, progressive=FINETUNE[how], **kwargs)
 
 
 def _shapes(model: nn.Module, start_q: QuantModel | None) -> list[tuple[str, list[int]]]:
