@@ -50,7 +50,7 @@ def test_bad_input_is_one_line_and_writes_nothing(tmp_path, capsys):
     cases = [
         (("--progressive", "4,6"), "strictly decrease"),
         (("--plan", str(_plan(tmp_path))), "does not have: nope"),
-        (("--method", "magic"), "unknown QAT method"),
+        (("--method", "magic"), "unknown trainer"),
         (("--bits", "4/x"), "--bits"),
         (("--resume",), "no checkpoint"),
     ]

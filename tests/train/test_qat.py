@@ -64,5 +64,5 @@ def test_bad_input(cnn, digits):
         qat(torch.nn.Sequential(torch.nn.Flatten(), torch.nn.ReLU()), Plan.uniform(4), train, epochs=0.1)
     with pytest.raises(OhqError, match="strictly decrease"):
         qat(cnn, Plan.uniform(4), train, epochs=0.1, progressive=[4, 6])
-    with pytest.raises(OhqError, match="unknown QAT method"):
+    with pytest.raises(OhqError, match="unknown trainer"):
         qat(cnn, Plan.uniform(4), train, epochs=0.1, method="magic")

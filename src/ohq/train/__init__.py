@@ -9,9 +9,9 @@ from ohq.train.api import check_finetune, finetune, load_trained, qat
 from ohq.train.evaluate import predict, top1
 from ohq.train.fit import fit
 from ohq.train.loop import TrainConfig
-from ohq.train.methods import Method, get_method, list_methods, register_method
+from ohq.train.methods import Method, get_method, list_methods
 from ohq.train.progressive import stage_plans
 from ohq.train.qat import QatNet
 
-__all__ = ["Method", "check_finetune", "load_trained", "QatNet", "TrainConfig", "finetune", "fit", "get_method", "list_methods", "predict",
-           "qat", "register_method", "stage_plans", "top1"]
+__all__ = ["Method", "QatNet", "TrainConfig", "check_finetune", "finetune", "fit", "get_method", "list_methods",
+           "load_trained", "predict", "qat", "stage_plans", "top1"]

@@ -1,23 +1,21 @@
 """QAT methods: which weight and activation quantizer each layer trains with (one class each).
 
-A method is registered by name (`@register_method`) and looked up with `get_method`; tests loop
-over `list_methods()`. Layers a method does not apply to (LSQ on a PoT layer, the reconstructed
-gradient on a fixed-point layer) train with the plain straight-through estimator.
+A method is one class in the trainer registry (`@register_trainer("name")`, ohq.registry), looked
+up with `get_method`; tests loop over `list_methods()`. Layers a method does not apply to (LSQ
+on a PoT layer, the reconstructed gradient on a fixed-point layer) train with the plain STE.
+`Method().fit(model, plan, data, ...)` is `ohq.train.qat(..., method=name)`.
 """
 
 from __future__ import annotations
 
-from typing import TypeVar
+from typing import Any
 
 from torch import Tensor, nn
 
-from ohq.errors import OhqError
 from ohq.quant.dyadic import QParams
 from ohq.quant.spec import QuantSpec
+from ohq.train._registry import TRAINERS, register_trainer
 from ohq.train.quantizers import ActQuant, LsqActQuant, LsqWeight, ReconstructedWeight, SteWeight
-
-_METHODS: dict[str, Method] = {}
-T = TypeVar("T")
 
 
 class Method:
@@ -25,6 +23,12 @@ class Method:
 
     name = ""
     description = ""
+
+    def fit(self, model: nn.Module, plan: Any, data: Any, **kwargs: Any) -> nn.Module:
+        """QAT of `model` at `plan` on `data` with this method; returns the QuantModel."""
+        from ohq.train.api import qat
+
+        return qat(model, plan, data, method=self.name, **kwargs)
 
     def weight_quant(self, spec: QuantSpec, weight: Tensor) -> nn.Module:
         return SteWeight(spec, weight)
@@ -36,33 +40,22 @@ class Method:
         """Schedules (e.g. α of the reconstructed gradient); called before each optimiser step."""
 
 
-def register_method(cls: type[T]) -> type[T]:
-    handler = cls()
-    if handler.name in _METHODS:
-        raise RuntimeError(f"QAT method {handler.name!r} registered twice")
-    _METHODS[handler.name] = handler
-    return cls
-
-
 def get_method(name: str) -> Method:
-    if name not in _METHODS:
-        raise OhqError(f"unknown QAT method {name!r}; known: {', '.join(list_methods())}")
-    return _METHODS[name]
+    """The handler of QAT method `name`; OhqError naming the known ones otherwise."""
+    return TRAINERS.get(name)()
 
 
 def list_methods() -> list[str]:
-    return sorted(_METHODS)
+    return TRAINERS.names()
 
 
-@register_method
+@register_trainer("ste")
 class Ste(Method):
-    name = "ste"
     description = "straight-through estimator, every scheme; PTQ-calibrated activation steps"
 
 
-@register_method
+@register_trainer("lsq")
 class Lsq(Method):
-    name = "lsq"
     description = "learned step sizes (LSQ) for fixed-point weights and every activation"
 
     def weight_quant(self, spec: QuantSpec, weight: Tensor) -> nn.Module:
@@ -74,11 +67,10 @@ class Lsq(Method):
         return LsqActQuant(params)
 
 
-@register_method
+@register_trainer("nbq")
 class Nbq(Method):
     """α goes linearly from ALPHA0 to 0 over the first ANNEAL share of the steps."""
 
-    name = "nbq"
     description = "n-BQ-NN reconstructed gradient for power-of-two weights (α annealed to 0)"
     ALPHA0, ANNEAL = 1.0, 0.8
 
