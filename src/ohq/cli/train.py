@@ -80,7 +80,7 @@ def train(
     out: Annotated[str, typer.Option("--out", "-o", help="Where to write the state dict (.pt).")],
     epochs: Annotated[float, typer.Option(help="Passes over the training split (QAT: may be fractional).")] = 3,
     seed: Annotated[int, typer.Option(help="Seed for initialisation and shuffling.")] = 0,
-    lr: Annotated[float | None, typer.Option(help="Peak learning rate (default 3e-3; QAT 5e-4).")] = None,
+    lr: Annotated[float | None, typer.Option(help="Peak learning rate (default 3e-3; QAT 2e-3).")] = None,
     batch_size: Annotated[int, typer.Option(help="Training batch size (global under torchrun).")] = 128,
     force: Annotated[bool, typer.Option(help="Overwrite --out and its card.")] = False,
     qat: Annotated[bool, typer.Option("--qat", help="Quantization-aware training of the trained model.")] = False,
@@ -98,7 +98,7 @@ def train(
     ddp.init()
     try:
         if qat:
-            return _train_qat(model, data, out, epochs, seed, lr or 5e-4, batch_size, force, bits, plan, scheme,
+            return _train_qat(model, data, out, epochs, seed, lr or 2e-3, batch_size, force, bits, plan, scheme,
                               method, progressive, from_scratch, train_limit, resume, json)
         if resume or progressive or plan or json:
             raise OhqError("--resume, --progressive, --plan and --json go with --qat")

@@ -1,10 +1,10 @@
 """`ohq.train.qat` and `ohq.train.finetune`: quantization-aware training that returns a QuantModel.
 
->>> import ohq
 >>> from ohq.data import load_dataset
+>>> from ohq.models import build_shipped
 >>> from ohq.quant import Plan
 >>> data = load_dataset("digits", "train")
->>> qm = ohq.train.qat(ohq.models.build_shipped("digits_cnn"), Plan.uniform(4), data, epochs=0.2)
+>>> qm = qat(build_shipped("digits_cnn"), Plan.uniform(4), data, epochs=0.2)
 >>> type(qm).__name__
 'QuantModel'
 """
@@ -47,7 +47,7 @@ def layer_names(model: nn.Module) -> list[tuple[str, list[int]]]:
 
 
 def qat(model: nn.Module, plan: Plan, data: TensorDataset, *, epochs: float = 1.0, method: str = "ste",
-        progressive: list[int] | None = None, calib: Tensor | None = None, lr: float = 5e-4,
+        progressive: list[int] | None = None, calib: Tensor | None = None, lr: float = 2e-3,
         batch_size: int = 128, seed: int = 0, checkpoint: str | Path | None = None,
         resume: bool = False, on_step: StepCallback | None = None,
         on_stage: Callable[[int, int, Plan], None] | None = None) -> QuantModel:

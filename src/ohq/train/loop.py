@@ -27,7 +27,7 @@ class TrainConfig:
     """Hyper-parameters of QAT. `batch_size` is global: each of N ranks takes batch_size / N."""
 
     epochs: float = 1.0
-    lr: float = 5e-4
+    lr: float = 2e-3
     batch_size: int = 128
     seed: int = 0
     weight_decay: float = 0.0

@@ -12,6 +12,7 @@ comparable rates.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import torch
 from torch import Tensor, nn
@@ -93,13 +94,17 @@ class SteWeight(nn.Module):
 
 
 class LsqWeight(nn.Module):
-    """LSQ for fixed-point weights: one learned step per output channel (init: the PTQ step)."""
+    """LSQ for fixed-point weights: one learned step per output channel.
+
+    Init: the MSE-optimal step (observer "mse"), not min-max: at 2-3 bits min-max rounds most
+    weights to 0 and a short fine-tune cannot walk the step that far (measured in docs/train.md).
+    """
 
     def __init__(self, spec: QuantSpec, weight: Tensor) -> None:
         super().__init__()
         bits = spec.w_bits
         self.qn, self.qp = -(1 << (bits - 1)), (1 << (bits - 1)) - 1
-        _, step = weight_codes(weight.detach(), spec)
+        _, step = weight_codes(weight.detach(), replace(spec, w_observer="mse"))
         shape = (-1,) + (1,) * (weight.dim() - 1)
         self.step = nn.Parameter(step.to(torch.float32).reshape(shape))
         self.g = 1.0 / math.sqrt(max(weight[0].numel(), 1) * self.qp)
