@@ -160,13 +160,21 @@ def run_pipeline(req: Request | str | nn.Module, reporter: Reporter | None = Non
     with stage("quantize"):
         qmodel = prep.quantize(alloc.plan_)
         int8 = prep.quantize(prep.plan(8))
+    nets = [("fp32", prep.model), ("int8", int8), ("mixed", qmodel)]
+    if req.finetune is not None:
+        from ohq.train import finetune
+
+        with stage("finetune"):
+            qmodel = finetune(prep.model, alloc.plan_, req.data, how=req.finetune, epochs=req.finetune_epochs,
+                              calib=prep.calib, seed=req.seed)
+        nets = nets[:2] + [("mixed_ptq", nets[2][1]), ("mixed", qmodel)]
     top1: dict[str, float | None] = {"fp32": None, "int8": None, "mixed": None}
     masked = None
     if prep.test is not None:
-        with stage("evaluate", 3):
-            for i, (key, net) in enumerate((("fp32", prep.model), ("int8", int8), ("mixed", qmodel))):
+        with stage("evaluate", len(nets)):
+            for i, (key, net) in enumerate(nets):
                 top1[key] = prep.top1(net)
-                rep.advance(i + 1, 3, key)
+                rep.advance(i + 1, len(nets), key)
         if req.masked_top1 and hasattr(method, "masked_top1"):
             n_test = min(len(prep.test), 1000)
             with stage("masked top-1", 1):

@@ -48,6 +48,8 @@ class Request:
     seed: int = 0
     masked_top1: bool = True  # MQE's masked top-1 per layer (layers.csv); its cost shows in the bar
     normalize: str | None = None  # "MEAN,STD": the model's input transform (shipped models know theirs)
+    finetune: str | None = None  # "qat" or "progressive": fine-tune the mixed model (ohq.train)
+    finetune_epochs: float = 1.0
 
     def __post_init__(self) -> None:
         objective = self.objective_for()  # unknown objective: one line before any work
@@ -62,6 +64,10 @@ class Request:
             raise BudgetError("give a budget: --size-mib, --size-ratio, --latency-ms, --energy-mj or --bram18k")
         if self.samples < 1 or self.calib < 1:
             raise OhqError(f"--samples and --calib must be at least 1 (got {self.samples}, {self.calib})")
+        if self.finetune is not None:
+            from ohq.train import check_finetune
+
+            check_finetune(self.finetune, self.data, self.finetune_epochs)
 
     # ---- the typed objects behind the flags ---------------------------------------------------
     def budget_list(self, size_ratio: float | None = None) -> list:
