@@ -14,7 +14,7 @@ import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from ohq.hw.rtl.tools import run_tool, verilator
+from ohq.hw.rtl.tools import RtlToolError, run_tool, verilator
 
 SRC = Path(__file__).parent / "verilog"
 SOURCES = ("ohq_pe.sv", "ohq_core.sv", "ohq_tb.sv", "harness.cpp")
@@ -67,7 +67,7 @@ def cache_dir() -> Path:
 
 
 def simulator(cfg: RtlConfig) -> Path:
-    """The harness executable for `cfg`, built on first use."""
+    """The harness executable for `cfg`, built on first use (from a copy of the sources it hashed)."""
     out = cache_dir() / cfg.key()
     exe = out / "Vohq_tb"
     if exe.exists():
@@ -75,11 +75,15 @@ def simulator(cfg: RtlConfig) -> Path:
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix="build-", dir=out.parent))
     try:
+        for name in SOURCES:
+            shutil.copy(SRC / name, tmp / name)
+        if cfg.key() != out.name:
+            raise RtlToolError("the RTL sources changed during the build; run it again")
         params = [f"-G{k}={v}" for k, v in cfg.verilog_params().items()]
-        run_tool([verilator(), "--cc", "--exe", "--build", "-j", "2", "-O3", "-Wno-fatal",
+        run_tool([verilator(), "--cc", "--exe", "--build", "-j", "2", "-O3", "--output-split", "0", "-Wno-fatal",
                   "-Wno-lint", "-Wno-style", "--top-module", "ohq_tb", *params,
                   "-CFLAGS", "-O1", "-Mdir", str(tmp / "obj"),
-                  *[str(SRC / n) for n in SOURCES]], "Verilator build", cwd=tmp)
+                  *[str(tmp / n) for n in SOURCES]], "Verilator build", cwd=tmp)
         (tmp / "obj" / "Vohq_tb").rename(tmp / "Vohq_tb")
         shutil.rmtree(tmp / "obj", ignore_errors=True)
         try:

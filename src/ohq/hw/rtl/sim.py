@@ -30,6 +30,7 @@ class RtlResult:
     out: np.ndarray            # (Cout, OH, OW) output codes, or int32 accumulators in acc_mode
     cycles: dict[str, int]     # the four counters and their total
     sim_seconds: float
+    dram_bytes: int = 0        # 64-bit beats the DMA moved, x 8
 
 
 def run_job(job: LayerJob, cfg: RtlConfig) -> RtlResult:
@@ -52,9 +53,9 @@ def run_job(job: LayerJob, cfg: RtlConfig) -> RtlResult:
     counts["total"] = int(raw[4])
     cout = job.w.shape[0]
     oh, ow = job.out_hw
-    words = raw[6:6 + out_count].view(np.uint64)
+    words = raw[7:7 + out_count].view(np.uint64)
     out = unpack_words(words, job.out_bits, cout * oh * ow, signed=job.acc_mode)
-    return RtlResult(out.reshape(cout, oh, ow), counts, max(wall, float(raw[5]) * 1e-9))
+    return RtlResult(out.reshape(cout, oh, ow), counts, min(wall, float(raw[5]) * 1e-9), int(raw[6]) * 8)
 
 
 def _conv_geometry(ql) -> tuple[int, int, int]:

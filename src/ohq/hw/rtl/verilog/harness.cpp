@@ -1,7 +1,7 @@
 // Verilator harness: reads a job (config + DRAM image), runs the layer, writes counters and the
 // output words. Job file: int64 ncfg, ncfg int64 config values (in CFG order), int64 nwords,
 // nwords uint64 DRAM words, int64 out_word, int64 out_count. Result: int64 compute, transfer,
-// writeback, post, total cycles, int64 sim nanoseconds, out_count uint64 words.
+// writeback, post, total cycles, int64 sim nanoseconds, int64 DRAM beats, out_count uint64 words.
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -65,9 +65,9 @@ int main(int argc, char** argv) {
   auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0).count();
   if (!top->done) { fprintf(stderr, "error: the layer did not finish within %lld cycles\n", (long long)max_cycles); return 3; }
   FILE* o = fopen(argv[2], "wb");
-  int64_t head[6] = {(int64_t)top->cnt_compute, (int64_t)top->cnt_transfer, (int64_t)top->cnt_writeback,
-                     (int64_t)top->cnt_post, cyc, (int64_t)ns};
-  fwrite(head, 8, 6, o);
+  int64_t head[7] = {(int64_t)top->cnt_compute, (int64_t)top->cnt_transfer, (int64_t)top->cnt_writeback,
+                     (int64_t)top->cnt_post, cyc, (int64_t)ns, (int64_t)top->cnt_beats};
+  fwrite(head, 8, 7, o);
   fwrite(dram.data() + out_word, 8, out_count, o);
   fclose(o);
   top->final();

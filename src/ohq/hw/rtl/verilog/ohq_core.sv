@@ -57,7 +57,7 @@ module ohq_core #(
   logic [31:0] p, py, px, kbase, rowbase, pp_e, pp_ch, och;
   logic signed [31:0] iy0, ix0, r0;
   logic signed [31:0] acc0, acc1;
-  logic pf_busy, pf_done;
+  logic pf_busy, pf_done, whole;
   logic [31:0] nkc, kc;
 
   // ---- DMA engine ----
@@ -231,11 +231,19 @@ module ohq_core #(
           d_words <= 32'((((in_bit + 48'((((g * cin_g + fc) * in_h + 32'(lo_r)) * in_w)) * AB) % 64)
                      + 48'(32'(hi_r - lo_r) * in_w * AB) + 63) / 64);
           d_dst <= fc * frows * in_w + 32'(lo_r - r0) * in_w;
+          whole <= 0;
+          if (r0 == 0 && hi_r == $signed(in_h) && frows == in_h && fc == 0) begin
+            // the band is the whole map and channels lie back to back: one DMA for the group
+            d_n <= cin_g * in_h * in_w;
+            d_words <= 32'((((in_bit + 48'(g * cin_g * in_h * in_w) * AB) % 64)
+                       + 48'(cin_g * in_h * in_w * AB) + 63) / 64);
+            whole <= 1;
+          end
           d_start <= 1;
           st <= S_FWAIT;
         end
         S_FWAIT: if (!d_start && !d_busy) begin
-          if (fc + 1 == cin_g) begin
+          if (fc + 1 == cin_g || whole) begin
             fc <= 0; pair <= 0; npix <= boh * out_w;
             st <= S_WJOB;
           end else begin

@@ -12,7 +12,8 @@ module ohq_tb #(
     input  logic [47:0] in_bit, out_bit,
     input  logic [31:0] w_word,
     output logic done,
-    output logic [63:0] cnt_compute, cnt_transfer, cnt_writeback, cnt_post
+    output logic [63:0] cnt_compute, cnt_transfer, cnt_writeback, cnt_post,
+    output logic [63:0] cnt_beats   // 64-bit DRAM beats moved (reads and writes)
 );
   import "DPI-C" function longint dram_rd(input int addr);
   import "DPI-C" function void dram_wr(input int addr, input longint data, input longint mask);
@@ -34,9 +35,11 @@ module ohq_tb #(
   always_ff @(posedge clk) begin
     if (rst) begin
       credit <= 0;
+      cnt_beats <= 0;
       pv <= '0;
     end else begin
       credit <= (m_gnt ? credit - 128 : credit) + ((credit < 1024) ? BW16 : 0);
+      if (m_gnt) cnt_beats <= cnt_beats + 1;
       pv[0] <= m_gnt && !m_we;
       if (m_gnt && !m_we) pd[0] <= dram_rd(m_addr);
       if (m_gnt && m_we) dram_wr(m_addr, m_wdata, m_wmask);
