@@ -108,8 +108,9 @@ class RtlProbe:
 
     name = "rtl"
 
-    def __init__(self, max_cycles: int = MAX_CYCLES) -> None:
+    def __init__(self, max_cycles: int = MAX_CYCLES, overrides: dict | None = None) -> None:
         self.max_cycles = max_cycles
+        self.overrides = dict(overrides or {})  # RtlConfig fields replacing the device's (tests)
         self.sim_seconds = 0.0
         self.sampled: list[str] = []
 
@@ -117,7 +118,7 @@ class RtlProbe:
         out = []
         for layer in graph.layers:
             w_bits, a_bits, scheme = assignments[layer.name]
-            cfg = device_config(device, scheme, w_bits, a_bits)
+            cfg = replace(device_config(device, scheme, w_bits, a_bits), **self.overrides)
             try:
                 cycles, dram, secs, sampled = simulate_layer(layer, cfg, self.max_cycles)
             except RtlMapError as e:
@@ -152,4 +153,3 @@ def _cost(layer: Layer, w_bits: int, a_bits: int, scheme: str, cycles: dict, dra
                      utilization=macs / max(1, cycles["compute"] * peak))
 
 
-__all__ = ["RtlProbe", "device_config", "simulate_layer", "synthetic_job", "replace"]

