@@ -50,7 +50,7 @@ def bitexact() -> None:
 
 def referee(device: str, models: list[str]) -> None:
     dev = get_device(device)
-    print(f"\n| model | layers | probe s | RTL Mcycles | " + " | ".join(f"{k} err" for k in STEPS) + " | total err |")
+    print("\n| model | layers | probe s | RTL Mcycles | " + " | ".join(f"{k} err" for k in STEPS) + " | total err |")
     print("|---|---|---|---|" + "---|" * (len(STEPS) + 1))
     for name in models:
         loaded = load_model(name)

@@ -1,6 +1,7 @@
 """The `rtl` probe behind the probe interface, its sampling, and its one-line errors."""
 
 import pytest
+from clitools import assert_one_line_error, run_cli
 from torch import nn
 
 from ohq.graph import layer_graph
@@ -9,7 +10,6 @@ from ohq.hw.rtl import RtlConfig
 from ohq.hw.rtl.probe import simulate_layer
 
 from .conftest import needs_verilator
-from clitools import assert_one_line_error, run_cli
 
 SMALL = dict(lanes=8, fmax=160, kmax=256, pmax=64, latency=8)  # the build test_rtl_bitexact uses
 
