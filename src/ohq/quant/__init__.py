@@ -16,6 +16,7 @@ from ohq.quant._registry import (
     register_observer,
     register_scheme,
 )
+from ohq.quant.configs import SP2, FixedPoint, PowerOfTwo, RowMix, SchemeConfig, plan_from
 from ohq.quant.convert import quantize
 from ohq.quant.fold import fold_bn
 from ohq.quant.qmodel import IntegerEngine, QuantModel
@@ -32,6 +33,12 @@ def levels(scheme: str, bits: int) -> Tensor:
 
 
 __all__ = [
+    "SP2",
+    "FixedPoint",
+    "PowerOfTwo",
+    "RowMix",
+    "SchemeConfig",
+    "plan_from",
     "IntegerEngine",
     "Plan",
     "QuantModel",
