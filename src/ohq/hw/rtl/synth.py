@@ -22,9 +22,11 @@ FAMILY = {"7series": "xc7", "ultrascale": "xcu", "ultrascale+": "xcup"}
 def script(cfg: RtlConfig, family: str = "xc7") -> str:
     p = cfg.verilog_params()
     sets = " ".join(f"-set {k} {p[k]}" for k in ("L", "MODE", "WB", "AB", "M1", "M2"))
+    # <= 4-bit fixed-point lanes are LUT multipliers by design; yosys ignores use_dsp on the wire
+    nodsp = " -nodsp" if cfg.scheme == "uniform" and cfg.w_bits <= 4 else ""
     return (f"read_verilog -sv {SRC / 'ohq_pe.sv'} {SRC / 'ohq_tree.sv'}\n"
             f"chparam {sets} ohq_tree\n"
-            f"synth_xilinx -family {family} -top ohq_tree -flatten\n"
+            f"synth_xilinx -family {family} -top ohq_tree -flatten{nodsp}\n"
             "stat\n")
 
 
