@@ -154,20 +154,21 @@ def shift_add_luts(w_bits: int, a_bits: int) -> int:
     return width * (math.ceil(m1 / 2) + max(math.ceil(m2 / 2), 1)) + width
 
 
-def lut_mult_max_bits() -> int:
+def lut_mult_max_bits(dsp_type: str = "DSP48E2") -> int:
     """Fixed-point operands at or below this width also get LUT multipliers (narrow-operand MACs).
 
-    At 4 bits a DSP48 already packs 4 products; LUT multipliers pay off below that (a 3 x 3 MAC is
-    ~17 LUT6, a 2 x 2 MAC ~10).
+    On a DSP48E2 a DSP already packs 4 products at 4 bits, so LUT multipliers pay off below that
+    (a 3 x 3 MAC is ~17 LUT6, a 2 x 2 MAC ~10). A DSP48E1 packs only 2 at 4 bits, so 4-bit MACs
+    (~24 LUT6) get LUT multipliers too, as the RTL's <= 4-bit lanes do (ohq.hw.rtl).
     """
-    return 3
+    return 4 if dsp_type == "DSP48E1" else 3
 
 
 def dsp_core_macs_per_cycle(w_bits: int, a_bits: int, device: Device) -> float:
     """MACs/cycle of the fixed-point core: packed DSP48s, plus LUT multipliers for narrow operands."""
     bits = max(w_bits, a_bits)
     macs = device.pe_dsp * dsp_pack(bits, device.dsp_type)
-    if bits <= lut_mult_max_bits():
+    if bits <= lut_mult_max_bits(device.dsp_type):
         macs += device.pe_lut // lut_mult_luts(w_bits, a_bits)
     return float(macs)
 
@@ -214,7 +215,7 @@ def engine_resources(resource: Resource, w_bits: int, a_bits: int, device: Devic
     """(DSP slices, LUT6) the layer's engine occupies, shell LUTs included."""
     bits = max(w_bits, a_bits)
     if resource is Resource.DSP:
-        luts = device.pe_lut if bits <= lut_mult_max_bits() else 0
+        luts = device.pe_lut if bits <= lut_mult_max_bits(device.dsp_type) else 0
         return device.pe_dsp, device.shell_lut + luts
     if resource in (Resource.SHIFT, Resource.SHIFT_ADD):
         macs = lut_core_macs_per_cycle(resource, w_bits, a_bits, device)

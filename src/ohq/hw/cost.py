@@ -174,7 +174,7 @@ def mac_energy_pj(resource: Resource, w_bits: int, a_bits: int, device: Device) 
     bits = max(w_bits, a_bits)
     dsp_mac = device.e_dsp_pj / dsp_pack(bits, device.dsp_type)
     if resource is Resource.DSP:
-        if bits <= lut_mult_max_bits():  # DSP and LUT multipliers share the work by throughput
+        if bits <= lut_mult_max_bits(device.dsp_type):  # DSP and LUT multipliers share the work by throughput
             p_dsp = device.pe_dsp * dsp_pack(bits, device.dsp_type)
             p_lut = device.pe_lut // lut_mult_luts(w_bits, a_bits)
             lut_mac = lut_mult_luts(w_bits, a_bits) * device.e_lut_pj
