@@ -22,88 +22,14 @@ import torch
 from torch import nn
 
 from ohq.allocator import BitAllocator
-from ohq.errors import BudgetError, DataError, ModelError, OhqError
+from ohq.errors import ModelError, OhqError
 from ohq.graph import LayerGraph, layer_graph
-from ohq.hw.target import Target
 from ohq.reporter import Reporter
+from ohq.request import Request
 from ohq.result import LayerRow, PipelineResult, layer_rows
-from ohq.search import OBJECTIVES, Bram18k, Energy, Latency, Size
+from ohq.search import Bram18k, Energy, Latency, Size
 
 __all__ = ["LayerRow", "PipelineResult", "Prepared", "Reporter", "Request", "prepare", "run_pipeline"]
-
-
-@dataclass
-class Request:
-    """What the user asked for, flat (one field per CLI flag). Exactly the budgets set constrain."""
-
-    model: str | nn.Module
-    weights: str | None = None
-    input_shape: tuple[int, ...] | None = None
-    data: str | None = None  # None: distilled data for calibration and sensitivity
-    device: str = "xc7z020"
-    probe: str = "fpga-model"
-    probe_file: str | None = None
-    bits: tuple[int, ...] = (4, 8)
-    a_bits: int | None = None  # None: each layer reads activations at its weight bits (W/A */*)
-    scheme: str = "uniform"
-    objective: str = "paper"
-    sensitivity: str = "mqe"
-    size_mib: float | None = None
-    size_ratio: float | None = None
-    latency_ms: float | None = None
-    energy_mj: float | None = None
-    bram18k: float | None = None
-    beta: float = 0.5
-    gamma: float = 0.5
-    samples: int = 32  # sensitivity samples
-    calib: int = 256  # PTQ calibration samples
-    distill_steps: int = 200
-    tie_residual: bool = False
-    pin_first_last: int | None = None
-    seed: int = 0
-    masked_top1: bool = True  # MQE's masked top-1 per layer (layers.csv); its cost shows in the bar
-    normalize: str | None = None  # "MEAN,STD": the model's input transform (shipped models know theirs)
-
-    def __post_init__(self) -> None:
-        objective = self.objective_for()  # unknown objective: one line before any work
-        if not self.bits or len(set(self.bits)) != len(self.bits):
-            raise OhqError(f"candidate bits must be distinct, got {self.bits}")
-        self.bits = tuple(sorted(int(b) for b in self.bits))
-        if self.size_mib is not None and self.size_ratio is not None:
-            raise BudgetError("give either --size-mib or --size-ratio, not both")
-        if objective.needs_size_budget and self.size_mib is None and self.size_ratio is None:
-            raise BudgetError("the paper objective (Eq. 11) needs a size budget: --size-mib or --size-ratio")
-        if not self.budget_list():
-            raise BudgetError("give a budget: --size-mib, --size-ratio, --latency-ms, --energy-mj or --bram18k")
-        if self.samples < 1 or self.calib < 1:
-            raise OhqError(f"--samples and --calib must be at least 1 (got {self.samples}, {self.calib})")
-
-    # ---- the typed objects behind the flags ---------------------------------------------------
-    def budget_list(self, size_ratio: float | None = None) -> list:
-        ratio = self.size_ratio if size_ratio is None else size_ratio
-        out: list = []
-        if ratio is not None:
-            out.append(Size(ratio=ratio))
-        elif self.size_mib is not None:
-            out.append(Size(mib=self.size_mib))
-        for value, cls in ((self.latency_ms, Latency), (self.energy_mj, Energy), (self.bram18k, Bram18k)):
-            if value is not None:
-                out.append(cls(float(value)))
-        return out
-
-    def objective_for(self, name: str | None = None, beta: float | None = None, gamma: float | None = None):
-        return OBJECTIVES.create(name or self.objective, beta=self.beta if beta is None else beta,
-                                 gamma=self.gamma if gamma is None else gamma)
-
-    def target(self) -> Target:
-        return Target(self.device, self.probe, {"path": self.probe_file} if self.probe == "file" else {})
-
-    def allocator(self, reporter: Reporter | None = None) -> BitAllocator:
-        return BitAllocator(
-            self.budget_list(), self.objective_for(), self.sensitivity, self.target(), self.bits,
-            self.a_bits, self.scheme, self.tie_residual, self.pin_first_last, seed=self.seed,
-            reporter=reporter,
-        )
 
 
 @dataclass
@@ -187,6 +113,7 @@ _BUDGET_OF = {"size_mib": lambda v: Size(mib=v), "latency_ms": Latency, "energy_
 def prepare(req: Request, reporter: Reporter | None = None, seconds: dict | None = None) -> Prepared:
     """Stages graph, data and hardware: everything bit allocation needs except sensitivity."""
     from ohq.data import load_dataset
+    from ohq.data.checks import check_labels
     from ohq.hw.table import allocation_table
 
     rep = reporter or Reporter()
@@ -204,7 +131,7 @@ def prepare(req: Request, reporter: Reporter | None = None, seconds: dict | None
         eval_name = req.data or known_data
         test = None if eval_name is None else load_dataset(eval_name, "test", normalize)
         if test is not None:
-            _check_labels(model, shape, test)
+            check_labels(model, shape, test)
     with stage("hardware", len(req.bits)):
         allocator.graph_ = graph
         allocator.table_, allocator.costs_ = allocation_table(
@@ -233,13 +160,21 @@ def run_pipeline(req: Request | str | nn.Module, reporter: Reporter | None = Non
     with stage("quantize"):
         qmodel = prep.quantize(alloc.plan_)
         int8 = prep.quantize(prep.plan(8))
+    nets = [("fp32", prep.model), ("int8", int8), ("mixed", qmodel)]
+    if req.finetune is not None:
+        from ohq.train import finetune
+
+        with stage("finetune"):
+            qmodel = finetune(prep.model, alloc.plan_, req.data, how=req.finetune, epochs=req.finetune_epochs,
+                              calib=prep.calib, seed=req.seed)
+        nets = nets[:2] + [("mixed_ptq", nets[2][1]), ("mixed", qmodel)]
     top1: dict[str, float | None] = {"fp32": None, "int8": None, "mixed": None}
     masked = None
     if prep.test is not None:
-        with stage("evaluate", 3):
-            for i, (key, net) in enumerate((("fp32", prep.model), ("int8", int8), ("mixed", qmodel))):
+        with stage("evaluate", len(nets)):
+            for i, (key, net) in enumerate(nets):
                 top1[key] = prep.top1(net)
-                rep.advance(i + 1, 3, key)
+                rep.advance(i + 1, len(nets), key)
         if req.masked_top1 and hasattr(method, "masked_top1"):
             n_test = min(len(prep.test), 1000)
             with stage("masked top-1", 1):
@@ -303,17 +238,6 @@ def _shape_from_data(data: str | None) -> tuple[int, ...]:
     from ohq.data import load_dataset
 
     return load_dataset(data, "test").input_shape
-
-
-def _check_labels(model: nn.Module, shape: tuple[int, ...], test) -> None:
-    """Refuse test labels the model's outputs cannot name (top-1 would be silently meaningless)."""
-    with torch.no_grad():
-        out = model(torch.zeros((1, *shape[1:])))
-    n_out = out.shape[-1] if out.dim() >= 2 else 0
-    top = int(test.y.max()) if len(test.y) else -1
-    if n_out and top >= n_out:
-        raise DataError(f"{test.name}: labels run up to {top} but the model has {n_out} outputs; "
-                        "give data whose classes the model predicts")
 
 
 def _calibration_data(req: Request, model: nn.Module, shape, rep: Reporter, normalize=None):

@@ -140,6 +140,7 @@ def summary(result) -> dict[str, Any]:
         "top1_fp32": result.top1["fp32"],
         "top1_int8": result.top1["int8"],
         "top1_mixed": result.top1["mixed"],
+        **({"top1_mixed_ptq": result.top1["mixed_ptq"]} if "mixed_ptq" in result.top1 else {}),
         "int8": result.totals["int8"],
         "data": result.data_source,
         "warnings": result.extra.get("warnings", []),

@@ -77,6 +77,9 @@ def eval_(
     net = loaded.model.eval()
     test = load_dataset(data, "test", loaded.normalize)
     train = load_dataset(data, "train", loaded.normalize)
+    from ohq.data.checks import check_labels
+
+    check_labels(net, (1, *test.x.shape[1:]), test)
     qmodel = quantize(net, plan, sample(train, calib, seed=0)[0])
     doc = {"model": loaded.name, "data": data, "top1_fp32": _top1(net, test.x, test.y)}
     warning = mismatch_warning(doc["top1_fp32"], test.num_classes, expected_top1(loaded.name))

@@ -158,6 +158,8 @@ def quantize(
     normalize: NormalizeOpt = None,
     sweep: Annotated[int, typer.Option(help="Also sweep N size budgets (W4…W8) and N−1 latency budgets: "
                                        "fronts.png, the Pareto plot and a report table.")] = 0,
+    finetune: Annotated[str | None, typer.Option(help="Fine-tune the mixed model: qat or progressive.")] = None,
+    epochs: Annotated[float, typer.Option(help="Epochs of --finetune over the training split.")] = 1.0,
     force: ForceOpt = False,
     threads: ThreadsOpt = None,
     json: JsonOpt = False,
@@ -169,7 +171,7 @@ def quantize(
         model, weights, parse_shape(input) if input else None, data, device, probe, probe_file,
         parse_bits(bits), a_bits, scheme, objective, sensitivity, size_mib, size_ratio, latency_ms,
         energy_mj, bram18k, beta, gamma, samples, calib, tie_residual=tie_residual,
-        pin_first_last=pin_first_last, seed=seed, normalize=normalize,
+        pin_first_last=pin_first_last, seed=seed, normalize=normalize, finetune=finetune, finetune_epochs=epochs,
     )
     run_and_write(req, out, force, json, sweep)
 

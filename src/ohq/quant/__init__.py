@@ -9,6 +9,8 @@ from torch import Tensor
 
 from ohq.quant import observers, pot, rowmix, sp2, uniform  # noqa: F401  (registers)
 from ohq.quant._registry import (
+    OBSERVERS,
+    SCHEMES,
     get_observer,
     get_scheme,
     list_observers,
@@ -33,6 +35,8 @@ def levels(scheme: str, bits: int) -> Tensor:
 
 
 __all__ = [
+    "OBSERVERS",
+    "SCHEMES",
     "SP2",
     "FixedPoint",
     "PowerOfTwo",
