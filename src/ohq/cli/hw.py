@@ -71,7 +71,7 @@ def hw(
     a_bits: Annotated[int | None, typer.Option("--a-bits", help="Activation bits (default: the weight bits).")] = None,
     config: Annotated[str | None, typer.Option("--config", help="Plan JSON (ohq.plan or a run config.json), or {layer: bits, '_default': bits}.")] = None,
     scheme: Annotated[str, typer.Option("--scheme", "-s", help="uniform | pot | sp2 | rowmix.")] = "uniform",
-    probe: Annotated[str, typer.Option("--probe", "-p", help="fpga-model | cpu | file.")] = "fpga-model",
+    probe: Annotated[str, typer.Option("--probe", "-p", help="fpga-model | cpu | file | rtl.")] = "fpga-model",
     probe_file: Annotated[str | None, typer.Option("--probe-file", help="CSV/JSON of per-layer board measurements (--probe file).")] = None,
     plot: Annotated[str | None, typer.Option("--plot", help="Write cycles/energy vs parameters to this PNG.")] = None,
     threads: ThreadsOpt = None,
