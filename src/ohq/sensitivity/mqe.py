@@ -88,6 +88,10 @@ class MQE(SensitivityMethod):
         ) / max(len(computed), 1)
         return totals / (len(x) * self.n_masks)
 
+    def _reference(self) -> np.ndarray:
+        # zeroing a random fraction α of the weights removes, on average, α of their energy
+        return np.full(len(self.layer_names_), self.alpha)
+
     def masked_top1(self, x: Tensor, y: Tensor, mask: int = 0) -> np.ndarray:
         """Top-1 accuracy on (x, y) of the quantized model with each layer masked (mask `mask`)."""
         if not hasattr(self, "quant_model_"):
