@@ -91,7 +91,8 @@ def measure(name: str, n_test: int, cache: dict) -> dict:
         fits = {}
         for b, scheme in CASES:
             if method == "qmqe" and scheme not in fits:
-                fits[scheme] = get_method(method, candidate_bits=(2, 3, 4, 8), scheme=scheme, **params).fit(model, x32)
+                fits[scheme] = get_method(method, candidate_bits=(2, 3, 4, 8), scheme=scheme, calib=calib,
+                                          **params).fit(model, x32)
             est = fits.get(scheme) or fits.setdefault("any", get_method(method, **params).fit(model, x32))
             pred = est.damage((b,), scheme)[:, 0]
             rows.setdefault(label, {})[f"{b}/{scheme}"] = correlations(pred, real[f"{b}/{scheme}"])

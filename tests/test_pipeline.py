@@ -61,8 +61,8 @@ def test_residual_ties_pair_the_downsample_with_its_conv():
     "kwargs, message",
     [
         ({"objective": "nope", "size_ratio": 0.5}, "unknown objective"),
-        ({}, "needs a size budget"),
-        ({"objective": "min-sensitivity"}, "give a budget"),
+        ({"objective": "paper"}, "needs a size budget"),
+        ({}, "give a budget"),
         ({"size_mib": 1.0, "size_ratio": 0.5}, "not both"),
         ({"size_ratio": 0.5, "samples": 0}, "at least 1"),
     ],

@@ -23,9 +23,10 @@ from torch import fx, nn
 from ohq.errors import OhqError
 from ohq.graph import LayerGraph, layer_graph
 from ohq.quant.qmodel import MIB
-from ohq.search import CostTable, omega, paper_objective, sensitivity_penalty, solve
+from ohq.search import CostTable, omega, paper_objective, solve
 
 OBJECTIVES = ("paper", "min-sensitivity")
+DEFAULT_SENSITIVITY = "qmqe"  # the method that predicts real damage best (docs/sensitivity.md)
 
 
 @dataclass
@@ -42,8 +43,8 @@ class Request:
     bits: tuple[int, ...] = (4, 8)
     a_bits: int | None = None  # None: each layer reads activations at its weight bits (W/A */*)
     scheme: str = "uniform"
-    objective: str = "paper"
-    sensitivity: str = "mqe"
+    objective: str = "min-sensitivity"  # min Σ damage(i, b) under the budgets; "paper" is Eq. 11
+    sensitivity: str = DEFAULT_SENSITIVITY
     size_mib: float | None = None
     size_ratio: float | None = None
     latency_ms: float | None = None
@@ -160,8 +161,12 @@ class Prepared:
 
         rep = reporter or Reporter()
         params.setdefault("callback", lambda done, total: rep.advance(done, total))
-        if method in ("mqe", "hessian"):
+        if method in ("mqe", "hessian", "qmqe"):
             params.setdefault("seed", self.req.seed)
+        if get_method(method).measures_bits:  # measures damage at each candidate bit-width itself
+            params.setdefault("candidate_bits", self.req.bits)
+            params.setdefault("scheme", self.req.scheme)
+            params.setdefault("calib", self.calib)  # the ranges the plan's PTQ will calibrate
         return get_method(method, **params).fit(self.model, self.samples)
 
     def budgets(self, size_ratio: float | None = None) -> dict[str, float]:
@@ -384,28 +389,8 @@ def _objective(req: Request, objective: str, prep: Prepared, method, beta: float
         return paper_objective(omegas, req.bits, gamma), omegas
     if objective != "min-sensitivity":
         raise OhqError(f"unknown objective {objective!r}; use {' or '.join(OBJECTIVES)}")
-    return -sensitivity_penalty(scores, *_relative_errors(req, prep.model, prep.graph, method)), omegas
-
-
-def _relative_errors(req: Request, model, graph, method) -> tuple[np.ndarray, np.ndarray]:
-    """‖W − Q_b(W)‖²/‖W‖² per layer and candidate, and the same for the perturbation ω measured."""
-    from ohq.quant import QuantSpec, quantize_weight
-
-    modules = dict(model.named_modules())
-    err = np.zeros((len(graph.names), len(req.bits)))
-    ref = np.zeros(len(graph.names))
-    method_bits = getattr(method, "bits", 8)
-    for i, name in enumerate(graph.names):
-        w = modules[name].weight.detach()
-        norm = float(w.pow(2).sum()) or 1.0
-
-        def rel(b: int, w=w, norm=norm) -> float:
-            return float((w - quantize_weight(w, QuantSpec(b, None, req.scheme))).pow(2).sum()) / norm
-
-        err[i] = [rel(b) for b in req.bits]
-        # MQE zeroes a fraction α of the weights: on average it removes α of their energy.
-        ref[i] = getattr(method, "alpha", None) or rel(method_bits)
-    return err, ref
+    # per-bit damage (KL units) of each layer at each candidate: min Σ damage under the budgets
+    return -method.damage(req.bits, req.scheme), omegas
 
 
 def _rows(graph, table, costs, scores, omegas, bits, scheme, masked) -> list[LayerRow]:

@@ -22,7 +22,7 @@ from ohq.cli._common import (
     progress,
 )
 from ohq.errors import OhqError
-from ohq.pipeline import Reporter, Request, run_pipeline
+from ohq.pipeline import DEFAULT_SENSITIVITY, Reporter, Request, run_pipeline
 
 DataOpt = Annotated[str | None, typer.Option("--data", "-d", help="Real data (digits, mnist, .npz, folder); default: distilled.")]
 DeviceOpt = Annotated[str, typer.Option("--device", help="Target part or alias (xc7z020, xc7z045, zcu102).")]
@@ -120,8 +120,8 @@ def quantize(
     bits: Annotated[str, typer.Option(help="Candidate weight bit-widths.")] = "4,8",
     a_bits: Annotated[int | None, typer.Option(help="Activation bits (default: each layer's weight bits, W/A */*).")] = None,
     scheme: Annotated[str, typer.Option(help="uniform, pot, sp2 or rowmix.")] = "uniform",
-    objective: Annotated[str, typer.Option(help="paper (Eq. 11) or min-sensitivity.")] = "paper",
-    sensitivity: Annotated[str, typer.Option(help="mqe, layerwise or hessian.")] = "mqe",
+    objective: Annotated[str, typer.Option(help="min-sensitivity (per-bit damage) or paper (Eq. 11).")] = "min-sensitivity",
+    sensitivity: Annotated[str, typer.Option(help="qmqe, mqe, layerwise or hessian.")] = DEFAULT_SENSITIVITY,
     samples: Annotated[int, typer.Option(help="Samples for sensitivity (and distillation).")] = 32,
     calib: Annotated[int, typer.Option(help="Calibration samples (real data).")] = 256,
     beta: Annotated[float, typer.Option(help="Weight of sensitivity in Ω.")] = 0.5,

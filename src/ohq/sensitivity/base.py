@@ -116,7 +116,7 @@ class SensitivityMethod:
 
     def get_params(self) -> dict:
         """The constructor parameters (everything not learned)."""
-        return {k: v for k, v in vars(self).items() if not k.endswith("_")}
+        return {k: v for k, v in vars(self).items() if not k.endswith("_") and not k.startswith("_")}
 
     def __repr__(self) -> str:
         params = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())

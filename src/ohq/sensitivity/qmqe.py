@@ -10,7 +10,9 @@ plans do — the layer reads its input at b bits. Then
 
 and `flips_[i, b]` is the share of samples whose top-1 class changes. Candidates at or above the
 model's `bits` cost nothing by construction (damage 0). One extra quantization per candidate
-below `bits` gives the b-bit weights and input ranges (calibrated on the same samples).
+below `bits` gives the b-bit weights and input ranges. They are calibrated on `calib` when given
+(the pipeline passes its PTQ calibration set, so each perturbation is the one its plan will
+build), otherwise on the scored samples.
 """
 
 from __future__ import annotations
@@ -72,8 +74,10 @@ class QuantMQE(SensitivityMethod):
         activations: bool = True,
         seed: int = 0,
         batch_size: int = 64,
+        calib: Tensor | None = None,
         callback: Callable[[int, int], None] | None = None,
     ) -> None:
+        self.calib = calib
         self.candidate_bits = tuple(sorted(int(b) for b in candidate_bits))
         self.scheme = scheme
         self.alpha = alpha
@@ -93,10 +97,11 @@ class QuantMQE(SensitivityMethod):
         if not self.candidate_bits:
             raise OhqError("qmqe needs at least one candidate bit-width")
         low = [b for b in self.candidate_bits if b < self.bits]
-        qm = quantize(model, Plan(default=QuantSpec(self.bits, self.bits)), x)
+        calib = x if self.calib is None else self.calib
+        qm = quantize(model, Plan(default=QuantSpec(self.bits, self.bits)), calib)
         qm.eval()
-        low_models = {b: quantize(model, Plan(default=QuantSpec(b, b if self.activations else self.bits,
-                                                                 self.scheme)), x) for b in low}
+        a_bits = {b: b if self.activations else self.bits for b in low}
+        low_models = {b: quantize(model, Plan(QuantSpec(b, a_bits[b], self.scheme)), calib) for b in low}
         runner = SuffixRunner(graph_module(qm))
         masks = 1 if self.alpha == 1.0 else self.n_masks
         swaps = [[(b, self._swap(qm, low_models[b], name, i, k)) for b in low for k in range(masks)]
