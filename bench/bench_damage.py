@@ -25,6 +25,8 @@ from ohq.data import load_dataset
 from ohq.models import build_shipped
 from ohq.quant import Plan, QuantSpec, quantize
 from ohq.sensitivity import get_method
+from ohq.sensitivity.damage import fit_drop_scale, kl_to_drop
+from ohq.sensitivity.plot import plot_damage
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "fixtures" / "models"))
@@ -41,6 +43,7 @@ METHODS = (  # label, registered name, parameters (qmqe gets the scheme it predi
     ("qmqe α=1", "qmqe", {}),
     ("qmqe α=0.5, 2 masks", "qmqe", {"alpha": 0.5, "n_masks": 2}),
 )
+PLOTTED = 4  # qmqe α=1, the default
 
 
 def load(name: str):
@@ -86,7 +89,7 @@ def measure(name: str, n_test: int, cache: dict) -> dict:
     if key not in cache:
         cache[key] = truth(model, names, calib, x, y)
     real = cache[key]
-    rows = {}
+    rows, points = {}, []
     for label, method, params in METHODS:
         fits = {}
         for b, scheme in CASES:
@@ -96,9 +99,12 @@ def measure(name: str, n_test: int, cache: dict) -> dict:
             est = fits.get(scheme) or fits.setdefault("any", get_method(method, **params).fit(model, x32))
             pred = est.damage((b,), scheme)[:, 0]
             rows.setdefault(label, {})[f"{b}/{scheme}"] = correlations(pred, real[f"{b}/{scheme}"])
+            if label == METHODS[PLOTTED][0]:  # calibrated: KL → top-1 drop, scale fitted on the samples
+                scale = fit_drop_scale(est.damage_, est.flips_)
+                points.append((kl_to_drop(pred, scale), real[f"{b}/{scheme}"], f"{b} bits {scheme}"))
         rows[label]["seconds"] = sum(e.seconds_ for e in {id(e): e for e in fits.values()}.values())
     return {"layers": len(names), "int8": real["int8"], "mean_drop": {c: float(np.mean(real[c])) for c in real if c != "int8"},
-            "rows": rows}
+            "rows": rows, "points": points}
 
 
 def main() -> None:
@@ -106,6 +112,7 @@ def main() -> None:
     parser.add_argument("--models", default=",".join(MODELS))
     parser.add_argument("--test", type=int, default=2000, help="test samples for the truth")
     parser.add_argument("--cache", type=Path, help="JSON file that keeps the measured truth between runs")
+    parser.add_argument("--plot", type=Path, help="folder for predicted-vs-measured PNGs (the default method)")
     args = parser.parse_args()
     torch.set_num_threads(1)
     cache = json.loads(args.cache.read_text()) if args.cache and args.cache.exists() else {}
@@ -115,6 +122,11 @@ def main() -> None:
         res = measure(name, args.test, cache)
         if args.cache:
             args.cache.write_text(json.dumps(cache))
+        if args.plot:
+            pts = res["points"]
+            plot_damage(args.plot / f"damage_{name}.png", np.concatenate([p for p, _, _ in pts]),
+                        np.concatenate([r for _, r, _ in pts]), [g for p, _, g in pts for _ in p],
+                        title=f"{name}: qmqe, calibrated KL → top-1 drop")
         drops = ", ".join(f"{c} {100 * v:.2f}" for c, v in res["mean_drop"].items())
         print(f"\n### {name} ({res['layers']} layers, W8A8 {res['int8']:.2%} on {args.test} test; "
               f"mean drop % {drops}; {time.perf_counter() - start:.0f} s)\n")

@@ -24,6 +24,7 @@ from ohq.errors import OhqError
 from ohq.graph import LayerGraph, layer_graph
 from ohq.quant.qmodel import MIB
 from ohq.search import CostTable, omega, paper_objective, solve
+from ohq.sensitivity.damage import check_damage
 
 OBJECTIVES = ("paper", "min-sensitivity")
 DEFAULT_SENSITIVITY = "qmqe"  # the method that predicts real damage best (docs/sensitivity.md)
@@ -386,6 +387,7 @@ def _objective(req: Request, objective: str, prep: Prepared, method, beta: float
     energy = [prep.costs[n][top].energy_mj for n in names]
     omegas = omega(scores, cycles, energy, beta, gamma)
     if objective == "paper":  # Eq. 11, with the hardware term scored so the budget binds
+        check_damage(scores[:, None], method.name)  # all zero or NaN: one clear line
         return paper_objective(omegas, req.bits, gamma), omegas
     if objective != "min-sensitivity":
         raise OhqError(f"unknown objective {objective!r}; use {' or '.join(OBJECTIVES)}")

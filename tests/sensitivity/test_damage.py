@@ -89,3 +89,16 @@ def test_drop_calibration_recovers_a_known_scale():
     kl = np.linspace(0.01, 1.0, 20)
     flips = kl_to_drop(kl, 0.7)
     assert fit_drop_scale(kl, flips) == pytest.approx(0.7, rel=1e-6)
+
+
+def test_fewer_samples_than_masks_is_one_clear_error(small):
+    model, x = small
+    with pytest.raises(OhqError, match="4 masks but got only 2 samples"):
+        get_method("mqe", n_masks=4).fit(model, x[:2])
+
+
+def test_plot_damage_writes_a_png(tmp_path):
+    from ohq.sensitivity.plot import plot_damage
+
+    out = plot_damage(tmp_path / "d.png", [0.01, 0.2, 0.05], [0.02, 0.15, 0.0], ["2 bits", "2 bits", "3 bits"])
+    assert out.read_bytes()[:4] == b"\x89PNG"

@@ -63,6 +63,9 @@ class MQE(SensitivityMethod):
         check_positive_int(bits=self.bits, n_masks=self.n_masks, batch_size=self.batch_size)
         if not 0.0 < self.alpha <= 1.0:
             raise OhqError(f"the mask ratio alpha must be in (0, 1], got {self.alpha}")
+        if len(x) < self.n_masks:
+            raise OhqError(f"mqe averages {self.n_masks} masks but got only {len(x)} samples; "
+                           f"give at least {self.n_masks} samples or fewer masks")
         modules = dict(model.named_modules())
         self._shapes = {n: tuple(modules[n].weight.shape) for n in names}
         qm = quantize(model, Plan(default=QuantSpec(w_bits=self.bits, a_bits=self.bits)), x)

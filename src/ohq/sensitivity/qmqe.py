@@ -94,6 +94,8 @@ class QuantMQE(SensitivityMethod):
         check_positive_int(bits=self.bits, n_masks=self.n_masks, batch_size=self.batch_size)
         if not 0.0 < self.alpha <= 1.0:
             raise OhqError(f"the fraction alpha must be in (0, 1], got {self.alpha}")
+        if self.alpha < 1.0 and len(x) < self.n_masks:
+            raise OhqError(f"qmqe averages {self.n_masks} masks but got only {len(x)} samples")
         if not self.candidate_bits:
             raise OhqError("qmqe needs at least one candidate bit-width")
         low = [b for b in self.candidate_bits if b < self.bits]
