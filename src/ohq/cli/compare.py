@@ -20,7 +20,6 @@ from ohq.cli._common import (
 )
 from ohq.cli.quantize import DataOpt, DeviceOpt, RichReporter, parse_bits
 from ohq.errors import OhqError
-from ohq.pipeline import Request
 
 
 def _pct(v: float | None) -> str:
@@ -48,6 +47,7 @@ def compare(
 ) -> None:
     """FP32, W8A8/W4A8/W4A4, HAWQ-V3-style, random, OHQ 8/8 and OHQ mixed; then the MQE/OQA ablation."""
     from ohq.compare import compare as run_compare
+    from ohq.pipeline import Request
 
     try:
         ratio_list = tuple(float(r) for r in ratios.split(","))

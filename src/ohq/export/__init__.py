@@ -1,8 +1,8 @@
-"""Export a QuantModel to the formats deployment flows read (DESIGN §6), one handler per format.
+"""Export a QuantModel to the formats deployment flows read (docs/design.md), one handler per format.
 
 >>> from ohq.export import list_formats
->>> list_formats()
-['c', 'hls4ml', 'onnx-qdq', 'qonnx']
+>>> {"c", "hls4ml", "onnx-qdq", "qonnx"} <= set(list_formats())
+True
 >>> export(qmodel, "onnx-qdq", "model.onnx", input_shape=(1, 1, 28, 28))  # doctest: +SKIP
 """
 
@@ -29,6 +29,7 @@ def export(qmodel: Any, format: str, out: str | Path, *, force: bool = False, **
     if not isinstance(qmodel, QuantModel):
         raise OhqError(f"export needs an ohq QuantModel, got {type(qmodel).__name__}")
     handler = get_format(format)
+    handler.check_installed()
     handler.check(qmodel)
     facts = write_output(out, handler.kind, force, lambda tmp: handler.write(qmodel, tmp, **opts))
     return {"format": handler.name, "out": str(out), **facts}

@@ -1,4 +1,4 @@
-"""Row-wise mixed scheme (MSQ, seed 001): each output channel is SP2 or fixed-point.
+"""Row-wise mixed scheme (MSQ): each output channel is SP2 or fixed-point.
 
 Rule (documented in docs/quant.md): rank the rows by their kurtosis E[(w-μ)^4]/σ^4 — a Gaussian
 row has 3, a uniform one 1.8 — and give SP2 to the round(ρ·rows) most kurtotic (Gaussian-like)
@@ -37,9 +37,8 @@ def sp2_rows(w: Tensor, rho: float) -> Tensor:
     return mask
 
 
-@register_scheme
+@register_scheme("rowmix")
 class RowMix(Scheme):
-    name = "rowmix"
     resource = Resource.DSP_LUT
     allowed_bits = (2, 3, 4, 5, 6, 7, 8)
     description = "row-wise mix of SP2 (LUT core) and fixed-point (DSP core), MSQ"

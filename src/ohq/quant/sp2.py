@@ -1,4 +1,4 @@
-"""Sum of two powers of two (SP2, MSQ, seed 001): levels ±S·(q1 + q2).
+"""Sum of two powers of two (SP2, MSQ): levels ±S·(q1 + q2).
 
 q1 ∈ {0, 2^-1, …, 2^-(2^m1 - 1)}, q2 ∈ {0, 2^-1, …, 2^-(2^m2 - 1)}, b = 1 + m1 + m2 with
 m1 = ceil((b-1)/2), m2 = floor((b-1)/2). 4 bit: m1 = 2, m2 = 1, magnitudes
@@ -20,9 +20,8 @@ def sp2_split(bits: int) -> tuple[int, int]:
     return (m + 1) // 2, m // 2
 
 
-@register_scheme
+@register_scheme("sp2")
 class SP2(Scheme):
-    name = "sp2"
     resource = Resource.SHIFT_ADD
     allowed_bits = (2, 3, 4, 5, 6, 7, 8)
     description = "sum of two powers of two, MSQ (two shifts and an add on LUTs)"

@@ -1,7 +1,8 @@
 """Bit allocation: Ω (Eq. 10) and the one-hot ILP (Eq. 11 and budgeted variants) on HiGHS."""
 
+from ohq.search._registry import OBJECTIVES, SEARCHES, register_objective, register_search
 from ohq.search.baselines import largest_first, random_allocation
 from ohq.search.ilp import METRICS, Allocation, CostTable, reachable, solve
 from ohq.search.omega import minmax, omega, paper_objective, sensitivity_penalty
 
-__all__ = ["METRICS", "Allocation", "CostTable", "largest_first", "minmax", "omega", "paper_objective", "random_allocation", "reachable", "sensitivity_penalty", "solve"]
+__all__ = ["METRICS", "OBJECTIVES", "SEARCHES", "register_objective", "register_search", "Allocation", "CostTable", "largest_first", "minmax", "omega", "paper_objective", "random_allocation", "reachable", "sensitivity_penalty", "solve"]

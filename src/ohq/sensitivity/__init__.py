@@ -1,4 +1,4 @@
-"""Layer sensitivity: which layers hurt accuracy most when quantized (seed 003 §3.2.1).
+"""Layer sensitivity: which layers hurt accuracy most when quantized (the OHQ paper §3.2.1).
 
 Four registered methods share one estimator interface (`fit(model, x, y=None)` → `scores_`,
 `damage(bits, scheme)` → layers × bits): `mqe` (seed 003 Eqs. 6–9, as the paper has it),
