@@ -396,7 +396,11 @@ def _objective(req: Request, objective: str, prep: Prepared, method, beta: float
     if objective != "min-sensitivity":
         raise OhqError(f"unknown objective {objective!r}; use {' or '.join(OBJECTIVES)}")
     # per-bit damage (KL units) of each layer at each candidate: min Σ damage under the budgets
-    return -method.damage(req.bits, req.scheme), omegas
+    damage = method.damage(req.bits, req.scheme)
+    # a tie-break far below any measured difference: where damage is equal (e.g. 0), more bits win,
+    # so budget that no damage reduction can use is still spent rather than left idle
+    tie = 1e-9 * float(np.abs(damage).max()) * np.asarray(req.bits, float) / max(req.bits)
+    return -damage + tie, omegas
 
 
 def _rows(graph, table, costs, scores, omegas, bits, scheme, masked) -> list[LayerRow]:
