@@ -57,11 +57,11 @@ def top1(net, x, y) -> float:
     return float(sum(int((net(x[i:i + 500]).argmax(1) == y[i:i + 500]).sum()) for i in range(0, len(x), 500)) / len(x))
 
 
-def truth(model, names, calib, x, y) -> dict[str, list[float]]:
+def truth(model, names, calib, x, y, cases=CASES) -> dict[str, list[float]]:
     """Top-1 drop per layer for each (bits, scheme) case, vs the W8A8 model."""
     int8 = top1(quantize(model, Plan(QuantSpec(8, 8)), calib).to_integer(), x, y)
     out = {}
-    for b, scheme in CASES:
+    for b, scheme in cases:
         drops = []
         for name in names:
             qm = quantize(model, Plan(QuantSpec(8, 8), {name: QuantSpec(b, b, scheme)}), calib)
@@ -78,21 +78,21 @@ def correlations(pred, real) -> tuple[float, float]:
     return float(spearmanr(pred, real).statistic), float(kendalltau(pred, real).statistic)
 
 
-def measure(name: str, n_test: int, cache: dict) -> dict:
+def measure(name: str, n_test: int, cache: dict, cases=CASES) -> dict:
     model, data = load(name)
     train, test = load_dataset(data, "train"), load_dataset(data, "test")
     order = torch.randperm(len(train), generator=torch.Generator().manual_seed(0))
     x32, calib = train.x[order[:32]], train.x[order[:256]]
     x, y = test.x[:n_test], test.y[:n_test]
     names = get_method("layerwise").fit(model, x32[:2]).layer_names_
-    key = f"{name}/{n_test}"
+    key = f"{name}/{n_test}/" + ",".join(f"{b}{s}" for b, s in cases)
     if key not in cache:
-        cache[key] = truth(model, names, calib, x, y)
+        cache[key] = truth(model, names, calib, x, y, cases)
     real = cache[key]
     rows, points = {}, []
     for label, method, params in METHODS:
         fits = {}
-        for b, scheme in CASES:
+        for b, scheme in cases:
             if method == "qmqe" and scheme not in fits:
                 fits[scheme] = get_method(method, candidate_bits=(2, 3, 4, 8), scheme=scheme, calib=calib,
                                           **params).fit(model, x32)
@@ -111,15 +111,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", default=",".join(MODELS))
     parser.add_argument("--test", type=int, default=2000, help="test samples for the truth")
+    parser.add_argument("--cases", default=",".join(f"{b}/{s}" for b, s in CASES), help="e.g. 2/uniform,3/pot")
     parser.add_argument("--cache", type=Path, help="JSON file that keeps the measured truth between runs")
     parser.add_argument("--plot", type=Path, help="folder for predicted-vs-measured PNGs (the default method)")
     args = parser.parse_args()
     torch.set_num_threads(1)
     cache = json.loads(args.cache.read_text()) if args.cache and args.cache.exists() else {}
-    cols = [f"{b}/{s}" for b, s in CASES]
+    cases = tuple((int(c.split("/")[0]), c.split("/")[1]) for c in args.cases.split(","))
+    cols = [f"{b}/{s}" for b, s in cases]
     for name in args.models.split(","):
         start = time.perf_counter()
-        res = measure(name, args.test, cache)
+        res = measure(name, args.test, cache, cases)
         if args.cache:
             args.cache.write_text(json.dumps(cache))
         if args.plot:
