@@ -29,6 +29,9 @@ def main() -> None:
     errors). Any other exception is a bug in ohq: one line naming it, the traceback saved to a
     file for the bug report, exit code 1.
     """
+    from ohq.threads import default_threads_env
+
+    default_threads_env()  # before torch is imported; --threads on a command overrides it
     try:
         app()
     except OhqError as exc:

@@ -43,6 +43,19 @@ NormalizeOpt = Annotated[
     typer.Option("--normalize", help="Input transform MEAN,STD of pixels in [0,1] (or M1,M2,M3,S1,S2,S3); "
                  "shipped models know theirs, others default to the data set's."),
 ]
+def _threads_callback(value: int | None) -> int | None:
+    if value is not None:
+        from ohq.threads import set_threads
+
+        set_threads(value)
+    return value
+
+
+ThreadsOpt = Annotated[
+    int | None,
+    typer.Option("--threads", callback=_threads_callback,
+                 help="CPU threads for torch (default: $OMP_NUM_THREADS, else min(cores, 4))."),
+]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
 
 
