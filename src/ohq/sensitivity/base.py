@@ -86,7 +86,8 @@ class SensitivityMethod:
     def _reference(self) -> np.ndarray:
         from ohq.sensitivity.damage import relative_weight_errors
 
-        return relative_weight_errors(self._model, self.layer_names_, [self.bits])[:, 0]
+        # a method without `bits` is read as scoring an 8-bit quantization (the model MQE uses)
+        return relative_weight_errors(self._model, self.layer_names_, [getattr(self, "bits", 8)])[:, 0]
 
     def _scores(self, model: nn.Module, names: list[str], x: Tensor, y: Tensor | None) -> np.ndarray:
         raise NotImplementedError
