@@ -47,7 +47,7 @@ def test_objectives_by_name_and_budgets_other_than_size():
 
 
 @pytest.mark.parametrize("kwargs, error, message", [
-    ({"budget": ohq.Latency(ms=1.0)}, BudgetError, "needs a size budget"),
+    ({"budget": ohq.Latency(ms=1.0), "objective": "paper"}, BudgetError, "needs a size budget"),
     ({"budget": []}, BudgetError, "give a budget"),
     ({"bits": (4, 4)}, OhqError, "distinct"),
     ({"probe": "xc7z020"}, OhqError, "Target such as FpgaModel"),

@@ -25,7 +25,7 @@ from ohq.graph import layer_graph, residual_ties
 from ohq.hw.table import allocation_table
 from ohq.hw.target import FpgaModel, Target
 from ohq.reporter import Reporter
-from ohq.search import OBJECTIVES, SEARCHES, Paper, Problem, Size, limits
+from ohq.search import OBJECTIVES, SEARCHES, MinSensitivity, Problem, Size, limits
 from ohq.search.budgets import Budget
 
 
@@ -42,8 +42,8 @@ class BitAllocator:
     """
 
     def __init__(
-        self, budget: Budget | list[Budget] = Size(ratio=0.5), objective: Any = Paper(),  # noqa: B008
-        sensitivity: Any = "mqe", probe: Target = FpgaModel(), bits: tuple[int, ...] = (4, 8),  # noqa: B008
+        self, budget: Budget | list[Budget] = Size(ratio=0.5), objective: Any = MinSensitivity(),  # noqa: B008
+        sensitivity: Any = "qmqe", probe: Target = FpgaModel(), bits: tuple[int, ...] = (4, 8),  # noqa: B008
         a_bits: int | None = None, scheme: str = "uniform", tie_residual: bool = False,
         pin_first_last: int | None = None, search: str = "ilp", seed: int = 0,
         reporter: Reporter | None = None,
@@ -84,8 +84,10 @@ class BitAllocator:
         if isinstance(method, str):
             rep = self.reporter or Reporter()
             params: dict[str, Any] = {"callback": lambda done, total: rep.advance(done, total)}
-            if method in ("mqe", "hessian"):
+            if method in ("mqe", "hessian", "qmqe"):
                 params["seed"] = self.seed
+            if get_method(method).measures_bits:  # measures damage at each candidate itself
+                params.update(candidate_bits=self.candidate_bits, scheme=self.scheme)
             method = get_method(method, **params)
         if getattr(method, "scores_", None) is None:
             method.fit(model, x, y)

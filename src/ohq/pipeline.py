@@ -66,8 +66,12 @@ class Prepared:
 
         rep = reporter or Reporter()
         params.setdefault("callback", lambda done, total: rep.advance(done, total))
-        if method in ("mqe", "hessian"):
+        if method in ("mqe", "hessian", "qmqe"):
             params.setdefault("seed", self.req.seed)
+        if get_method(method).measures_bits:  # measures damage at each candidate bit-width itself
+            params.setdefault("candidate_bits", self.req.bits)
+            params.setdefault("scheme", self.req.scheme)
+            params.setdefault("calib", self.calib)  # the ranges the plan's PTQ will calibrate
         return get_method(method, **params).fit(self.model, self.samples)
 
     def budgets(self, size_ratio: float | None = None) -> dict[str, float]:

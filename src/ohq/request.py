@@ -31,8 +31,8 @@ class Request:
     bits: tuple[int, ...] = (4, 8)
     a_bits: int | None = None  # None: each layer reads activations at its weight bits (W/A */*)
     scheme: str = "uniform"
-    objective: str = "paper"
-    sensitivity: str = "mqe"
+    objective: str = "min-sensitivity"  # min Σ damage(i, b) under the budgets; "paper" is Eq. 11
+    sensitivity: str = "qmqe"  # the method that predicts real damage best (docs/sensitivity.md)
     size_mib: float | None = None
     size_ratio: float | None = None
     latency_ms: float | None = None

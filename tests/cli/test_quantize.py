@@ -42,7 +42,7 @@ def test_quantize_writes_a_complete_run_directory(tmp_path):
 def test_quantize_bad_input_is_one_line(tmp_path):
     out = str(tmp_path / "r")
     assert_one_line_error(
-        run_cli("quantize", "--model", "digits_cnn", "--data", "digits", "--out", out, expect=2), "size budget"
+        run_cli("quantize", "--model", "digits_cnn", "--data", "digits", "--out", out, "--objective", "paper", expect=2), "size budget"
     )
     assert_one_line_error(
         run_cli("quantize", "--model", "digits_cnn", "--data", "digits", "--size-mib", "0.0001",

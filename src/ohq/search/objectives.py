@@ -4,7 +4,10 @@ An objective is a small parameter object with `value(problem) -> (value, omegas)
 matrix (layers × candidate bits) the search maximises, and Ω per layer (Eq. 10) for the report.
 
 - `paper` (`Paper(beta, gamma)`): Eq. 11, b·(Ω_i + γ), with Ω from sensitivity, cycles and energy;
-- `min-sensitivity` (`MinSensitivity()`): the least predicted damage, HAWQ-V3's choice.
+- `min-sensitivity` (`MinSensitivity()`): the least predicted damage Σ damage(i, b), HAWQ-V3's
+  choice and ohq's default; damage comes from the sensitivity method (`method.damage(bits,
+  scheme)`, per layer and candidate bit-width). Eq. 11 is linear in b, so with more than two
+  candidates it picks the extremes; per-bit damage does not.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import numpy as np
 from torch import nn
 
 from ohq.search._registry import register_objective
-from ohq.search.omega import omega, paper_objective, sensitivity_penalty
+from ohq.search.omega import omega, paper_objective
 
 
 @dataclass
@@ -52,6 +55,9 @@ class Paper:
     needs_size_budget = True
 
     def value(self, problem: Problem) -> tuple[np.ndarray, np.ndarray]:
+        from ohq.sensitivity.damage import check_damage
+
+        check_damage(problem.scores[:, None], problem.method.name)  # all zero or NaN: one clear line
         omegas = problem.omegas(self.beta, self.gamma)
         return paper_objective(omegas, problem.bits, self.gamma), omegas
 
@@ -59,32 +65,15 @@ class Paper:
 @register_objective("min-sensitivity")
 @dataclass(frozen=True)
 class MinSensitivity:
-    """Minimise Σ ω_i·‖W_i − Q_b(W_i)‖²/‖ΔW_i‖² (β, γ only shape the Ω reported beside it)."""
+    """Minimise Σ damage(i, b) (see ohq.sensitivity.damage; β, γ only shape the Ω reported beside it)."""
 
     beta: float = 0.5
     gamma: float = 0.5
     needs_size_budget = False
 
     def value(self, problem: Problem) -> tuple[np.ndarray, np.ndarray]:
-        err, ref = relative_errors(problem)
-        return -sensitivity_penalty(problem.scores, err, ref), problem.omegas(self.beta, self.gamma)
-
-
-def relative_errors(problem: Problem) -> tuple[np.ndarray, np.ndarray]:
-    """‖W − Q_b(W)‖²/‖W‖² per layer and candidate, and the same for the perturbation ω measured."""
-    from ohq.quant import QuantSpec, quantize_weight
-
-    err = np.zeros((len(problem.names), len(problem.bits)))
-    ref = np.zeros(len(problem.names))
-    method_bits = getattr(problem.method, "bits", 8)
-    for i, name in enumerate(problem.names):
-        w = problem.model.get_submodule(name).weight.detach()
-        norm = float(w.pow(2).sum()) or 1.0
-
-        def rel(b: int, w=w, norm=norm) -> float:
-            return float((w - quantize_weight(w, QuantSpec(b, None, problem.scheme))).pow(2).sum()) / norm
-
-        err[i] = [rel(b) for b in problem.bits]
-        # MQE zeroes a fraction α of the weights: on average it removes α of their energy.
-        ref[i] = getattr(problem.method, "alpha", None) or rel(method_bits)
-    return err, ref
+        damage = problem.method.damage(problem.bits, problem.scheme)
+        # a tie-break far below any measured difference: where damage is equal (e.g. 0), more bits
+        # win, so budget that no damage reduction can use is still spent rather than left idle
+        tie = 1e-9 * float(np.abs(damage).max()) * np.asarray(problem.bits, float) / max(problem.bits)
+        return -damage + tie, problem.omegas(self.beta, self.gamma)
