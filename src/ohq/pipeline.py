@@ -57,6 +57,7 @@ class Request:
     tie_residual: bool = False
     pin_first_last: int | None = None
     seed: int = 0
+    codesign: Any = None  # ohq.codesign.CodesignOptions: pruning, BO/random search, fit-BRAM, PR
 
     def __post_init__(self) -> None:
         if self.objective not in OBJECTIVES:
@@ -66,9 +67,10 @@ class Request:
         self.bits = tuple(sorted(int(b) for b in self.bits))
         if self.size_mib is not None and self.size_ratio is not None:
             raise OhqError("give either --size-mib or --size-ratio, not both")
-        if self.objective == "paper" and self.size_mib is None and self.size_ratio is None:
+        searched = self.codesign is not None and self.codesign.search != "ilp"  # BO has its own objective
+        if self.objective == "paper" and self.size_mib is None and self.size_ratio is None and not searched:
             raise OhqError("the paper objective (Eq. 11) needs a size budget: --size-mib or --size-ratio")
-        if not self.budgets_given():
+        if not (self.budgets_given() or searched):
             raise OhqError("give a budget: --size-mib, --size-ratio, --latency-ms, --energy-mj or --bram18k")
         if self.samples < 1 or self.calib < 1:
             raise OhqError(f"--samples and --calib must be at least 1 (got {self.samples}, {self.calib})")
@@ -264,12 +266,19 @@ def run_pipeline(req: Request, reporter: Reporter | None = None) -> PipelineResu
     prep = prepare(req, rep, seconds)
     with stage("sensitivity", len(prep.graph.layers)):
         method = prep.sensitivity(req.sensitivity, rep)
-    with stage("search"):
+    cd = req.codesign
+    with stage("search", getattr(cd, "trials", None) if cd and cd.search != "ilp" else None):
         budgets = prep.budgets()
-        allocation, omegas = prep.allocate(method, budgets)
+        if cd is None:
+            allocation, omegas = prep.allocate(method, budgets)
+        else:
+            from ohq import codesign
+
+            allocation = codesign.allocate(prep, method, budgets, cd, rep)
+            omegas = _objective(req, req.objective, prep, method, req.beta, req.gamma)[1]
     with stage("quantize"):
         plan = prep.plan(allocation.bits)
-        qmodel = prep.quantize(plan)
+        qmodel = prep.quantize(plan) if cd is None else codesign.quantize(prep, plan, allocation, cd)
         int8 = prep.quantize(prep.plan(8))
     top1: dict[str, float | None] = {"fp32": None, "int8": None, "mixed": None}
     masked = None
@@ -284,6 +293,8 @@ def run_pipeline(req: Request, reporter: Reporter | None = None) -> PipelineResu
     scores = np.asarray(method.scores_, dtype=float)
     rows = _rows(prep.graph, prep.table, prep.costs, scores, omegas, allocation.bits, req.scheme, masked)
     totals = {"int8": prep.totals(8), "mixed": prep.totals(allocation.bits)}
+    if cd is not None:
+        allocation.extra["codesign"] = codesign.summary(prep, allocation, cd)
     return PipelineResult(
         req, prep.name, prep.shape, prep.source, None if prep.test is None else prep.test.name, rows,
         budgets, allocation.solve_ms, plan, qmodel, prep.calib, top1, totals, seconds,
