@@ -20,8 +20,6 @@ import numpy as np
 from ohq.errors import OhqError
 from ohq.quant.prune import GRANULARITIES, check_sparsity
 
-SEARCHES = ("ilp", "bo", "random")
-
 
 @dataclass
 class CodesignOptions:
@@ -40,10 +38,10 @@ class CodesignOptions:
 
     def __post_init__(self) -> None:
         from ohq.hw.dataflow import MODES
+        from ohq.search import SEARCHES
         from ohq.search.bayes import check_trials
 
-        if self.search not in SEARCHES:
-            raise OhqError(f"unknown search {self.search!r}; use {', '.join(SEARCHES)}")
+        SEARCHES.get(self.search)  # one line naming the known searches when unknown
         check_sparsity(self.sparsity, "--sparsity")
         if self.prune not in GRANULARITIES:
             raise OhqError(f"unknown --prune {self.prune!r}; use {' or '.join(GRANULARITIES)}")
@@ -136,9 +134,9 @@ def allocate(prep, method, budgets: dict[str, float], opts: CodesignOptions, rep
 
     names = prep.graph.names
     if opts.search != "ilp":
-        from ohq.search.bo_alloc import allocate_bo
+        from ohq.search import SEARCHES
 
-        allocation = allocate_bo(prep, budgets, opts, reporter)
+        allocation = SEARCHES.get(opts.search)(prep, budgets, opts, reporter)
         _sparse_table(prep, allocation.extra["sparsity"], opts)
         return allocation
     sparsity = dict.fromkeys(names, opts.sparsity)

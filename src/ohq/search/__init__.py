@@ -5,3 +5,5 @@ from ohq.search.ilp import METRICS, Allocation, CostTable, reachable, solve
 from ohq.search.omega import minmax, omega, paper_objective, sensitivity_penalty
 
 __all__ = ["METRICS", "OBJECTIVES", "SEARCHES", "register_objective", "register_search", "Allocation", "CostTable", "minmax", "omega", "paper_objective", "reachable", "sensitivity_penalty", "solve"]
+
+from ohq.search import bo_alloc  # noqa: E402,F401  (registers the bo and random searches)

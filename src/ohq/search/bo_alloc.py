@@ -12,6 +12,7 @@ from __future__ import annotations
 import torch
 
 from ohq.errors import OhqError
+from ohq.search._registry import register_search
 from ohq.search.ilp import Allocation
 
 
@@ -71,6 +72,7 @@ def make_evaluator(prep, budgets: dict[str, float], opts, val):
     return evaluate
 
 
+@register_search("bo")
 def allocate_bo(prep, budgets: dict[str, float], opts, reporter=None) -> Allocation:
     """Search per-layer bits and sparsity with optuna (TPE, or random sampling for the baseline)."""
     from ohq.search.bayes import bo_search
@@ -92,3 +94,11 @@ def allocate_bo(prep, budgets: dict[str, float], opts, reporter=None) -> Allocat
         "value": result.value, "history": result.history,
     }}
     return Allocation(result.bits, totals, result.value, result.seconds * 1e3, extra)
+
+
+@register_search("random")
+def allocate_random(prep, budgets: dict[str, float], opts, reporter=None) -> Allocation:
+    """The baseline at equal budgets: the same space and evaluator, uniform random sampling."""
+    from dataclasses import replace
+
+    return allocate_bo(prep, budgets, replace(opts, search="random"), reporter)
