@@ -117,32 +117,42 @@ def figure_search(trials: int, val: int, test_n: int):
     budgets = prep.budgets()
     fp32 = _accuracy(prep.model, prep.test)
     print(f"   FP32 top-1 {fp32:.2%}; size budget {budgets['size_mib']:.4f} MiB")
+    from ohq.codesign import _fit_report, _size_mib, stores
+    from ohq.quant import quantize
+
+    def report(label, bits, sp, secs):
+        model = prune_model(prep.model, {k: v for k, v in sp.items() if v > 0})[0] if any(sp.values()) else prep.model
+        acc = _accuracy(quantize(model, prep.plan(bits), prep.calib), prep.test)
+        size = _size_mib(prep, stores(prep, bits, sp, "unstructured"))
+        rep = _fit_report(prep, bits, sp, CodesignOptions(fit_bram="fit" in label))
+        print(f"   {label:26s} top-1 {acc:.2%} (loss {fp32 - acc:+.2%})  size {size:.4f} MiB  "
+              f"latency {rep.totals['latency_ms']:.3f} ms  BRAM18K {rep.totals['bram18k_used']} "
+              f"(left {rep.totals['bram18k_left']})  search {secs:.1f} s  mean sparsity "
+              f"{np.mean(list(sp.values())) if sp else 0:.2f}", flush=True)
+
     t0 = time.perf_counter()
     alloc, _ = prep.allocate(prep.sensitivity("mqe"), budgets)
     ilp_s = time.perf_counter() - t0
-    rows = [("ILP (MQE)", alloc.bits, {}, ilp_s)]
+    report("ILP (MQE sensitivity)", alloc.bits, {}, ilp_s)
+    per_trial = None
     for search in ("bo", "random"):
         opts = CodesignOptions(search=search, trials=trials, val=val, sparsity=0.0)
         t0 = time.perf_counter()
         a = allocate_bo(prep, budgets, opts)
-        rows.append((search, a.bits, a.extra["sparsity"], time.perf_counter() - t0))
-    opts = CodesignOptions(search="bo", trials=trials, val=val, sparsity=0.5, fit_bram=True, max_loss=0.005)
-    t0 = time.perf_counter()
-    a = allocate_bo(prep, {}, opts)
-    rows.append(("BO fit-BRAM, loss<=0.5%", a.bits, a.extra["sparsity"], time.perf_counter() - t0))
-    from ohq.codesign import _fit_report, _size_mib, stores
-
-    for label, bits, sp, secs in rows:
-        model = prune_model(prep.model, {k: v for k, v in sp.items() if v > 0})[0] if any(sp.values()) else prep.model
-        from ohq.quant import quantize
-
-        acc = _accuracy(quantize(model, prep.plan(bits), prep.calib), prep.test)
-        size = _size_mib(prep, stores(prep, bits, sp, "unstructured"))
-        rep = _fit_report(prep, bits, sp, CodesignOptions(fit_bram="fit" in label))
-        print(f"   {label:24s} top-1 {acc:.2%} (loss {fp32 - acc:+.2%})  size {size:.4f} MiB  "
-              f"latency {rep.totals['latency_ms']:.3f} ms  BRAM18K {rep.totals['bram18k_used']} "
-              f"(left {rep.totals['bram18k_left']})  search {secs:.1f} s  mean sparsity "
-              f"{np.mean(list(sp.values())) if sp else 0:.2f}")
+        secs = time.perf_counter() - t0
+        per_trial = per_trial or secs / trials
+        report(f"{search} ({trials} trials)", a.bits, a.extra["sparsity"], secs)
+    equal = max(1, int(ilp_s / per_trial))
+    for search in ("bo", "random"):
+        opts = CodesignOptions(search=search, trials=equal, val=val, sparsity=0.0, study=f"eq-{search}")
+        t0 = time.perf_counter()
+        a = allocate_bo(prep, budgets, opts)
+        report(f"{search} at ILP time ({equal} tr.)", a.bits, a.extra["sparsity"], time.perf_counter() - t0)
+    for sparsity in (0.3, 0.5):
+        opts = CodesignOptions(search="bo", trials=trials, val=val, sparsity=sparsity, fit_bram=True, max_loss=0.005)
+        t0 = time.perf_counter()
+        a = allocate_bo(prep, {}, opts)
+        report(f"BO fit-BRAM s<={sparsity} loss<=.5%", a.bits, a.extra["sparsity"], time.perf_counter() - t0)
 
 
 def main() -> None:

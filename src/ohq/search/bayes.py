@@ -101,8 +101,13 @@ def bo_search(
     seed: int = 0,
     callback: Callable[[int, int, str], None] | None = None,
     sampler: str = "bo",
+    start: list[tuple[dict[str, int], dict[str, float]]] | None = None,
 ) -> BoResult:
-    """Run (or resume) the study until it has `trials` complete trials; the best feasible wins."""
+    """Run (or resume) the study until it has `trials` complete trials; the best feasible wins.
+
+    `start`: (bits, sparsity) points a new study evaluates first (e.g. the dense widest plan, which
+    meets an accuracy constraint, so the sampler has a feasible trial to improve on).
+    """
     check_trials(trials)
     if max_loss is not None and reference is None:
         raise OhqError("max_loss needs the reference accuracy")
@@ -114,6 +119,9 @@ def bo_search(
                                     direction="maximize", load_if_exists=True)
     except Exception as exc:
         raise OhqError(f"--storage {storage}: cannot create or load study {study_name!r} ({exc})") from None
+    if not study.trials:
+        for b, sp in start or []:
+            study.enqueue_trial({**{f"bits/{n}": b[n] for n in names}, **{f"sparsity/{n}": sp[n] for n in names}})
     done = lambda: sum(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials)  # noqa: E731
     start, ran = time.perf_counter(), 0
 

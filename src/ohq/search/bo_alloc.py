@@ -72,6 +72,19 @@ def make_evaluator(prep, budgets: dict[str, float], opts, val):
     return evaluate
 
 
+def _start(prep, opts) -> list:
+    """BO starts from the dense plan at the widest bits (feasible for an accuracy constraint) and,
+    without one, also the dense narrowest plan; the random baseline starts nowhere in particular."""
+    if opts.search != "bo":
+        return []
+    names, bits = prep.graph.names, prep.req.bits
+    dense = dict.fromkeys(names, 0.0)
+    points = [(dict.fromkeys(names, max(bits)), dense)]
+    if opts.max_loss is None and len(bits) > 1:
+        points.append((dict.fromkeys(names, min(bits)), dense))
+    return points
+
+
 @register_search("bo")
 def allocate_bo(prep, budgets: dict[str, float], opts, reporter=None) -> Allocation:
     """Search per-layer bits and sparsity with optuna (TPE, or random sampling for the baseline)."""
@@ -84,7 +97,7 @@ def allocate_bo(prep, budgets: dict[str, float], opts, reporter=None) -> Allocat
     result = bo_search(
         prep.graph.names, prep.req.bits, opts.candidates(), evaluate, trials=opts.trials, lam=opts.lam,
         max_loss=opts.max_loss, reference=reference, storage=opts.storage, study_name=opts.study,
-        seed=prep.req.seed, callback=cb, sampler=opts.search,
+        seed=prep.req.seed, callback=cb, sampler=opts.search, start=_start(prep, opts),
     )
     totals = {k: result.metrics[k] for k in ("size_mib", "latency_ms", "energy_mj", "bram18k") if k in result.metrics}
     extra = {"sparsity": result.sparsity, "bo": {
