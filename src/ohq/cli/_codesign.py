@@ -15,6 +15,7 @@ FitBramOpt = Annotated[bool, typer.Option("--fit-bram", help="Keep every layer's
 SparsityOpt = Annotated[float | None, typer.Option("--sparsity", help="Magnitude pruning before quantization, in [0, 1) (BO: the highest candidate).")]
 PruneOpt = Annotated[str, typer.Option("--prune", help="unstructured | channel.")]
 PrOpt = Annotated[bool, typer.Option("--pr", help="Layer-wise partial reconfiguration (seed 000).")]
+FlowObjectiveOpt = Annotated[str, typer.Option("--flow-objective", help="auto dataflow minimises: traffic | latency.")]
 
 
 def hw_stores(model, graph, plan_bits: dict[str, int], sparsity: float, granularity: str):
@@ -34,7 +35,7 @@ def hw_stores(model, graph, plan_bits: dict[str, int], sparsity: float, granular
 
 
 def run_hw(model, graph, dev, plan, *, scheme, a_bits, dataflow, fit_bram, bram18k, sparsity, prune,
-           pr, name, as_json) -> None:
+           pr, name, as_json, objective: str = "traffic") -> None:
     """`ohq hw` with --dataflow/--fit-bram/--sparsity/--pr: the per-layer dataflow table and PR."""
     from ohq.hw.onchip import FitBramError, dataflow_report, smallest_resident
     from ohq.hw.plan import resolve_plan
@@ -47,7 +48,8 @@ def run_hw(model, graph, dev, plan, *, scheme, a_bits, dataflow, fit_bram, bram1
     stores = hw_stores(model, graph, bits, sparsity or 0.0, prune)
     try:
         report = dataflow_report(graph, dev, plan, scheme=scheme, a_bits=a_bits, mode=dataflow or "auto",
-                                 stores=stores, bram18k=bram18k, resident=fit_bram, model_name=name)
+                                 stores=stores, bram18k=bram18k, resident=fit_bram, model_name=name,
+                                 objective=objective)
     except FitBramError as exc:
         if not fit_bram:
             raise
@@ -113,3 +115,26 @@ def quantize_options(search, trials, storage, study, sparsity, prune, fit_bram, 
 
         check_pr(get_device(device))
     return opts
+
+
+def print_codesign(result) -> None:
+    """One summary of the co-design part of a run: sparsity, dataflow, BRAM, PR, BO."""
+    cd = result.extra.get("codesign")
+    if not cd:
+        return
+    t, b = cd["totals"], cd["img2col_totals"]
+    sp = list(cd["sparsity"].values())
+    console.print(
+        f"co-design: size {cd['size_mib_sparse']:.4f} MiB (sparse, mean sparsity {sum(sp) / max(len(sp), 1):.2f}); "
+        f"{cd['options']['dataflow']} dataflow {t['dram_bytes'] / 1024:,.1f} KB off-chip vs Img2Col "
+        f"{b['dram_bytes'] / 1024:,.1f} KB, {t['latency_ms']:.3f} ms vs {b['latency_ms']:.3f} ms, "
+        f"{t['energy_mj']:.4f} mJ vs {b['energy_mj']:.4f} mJ; BRAM18K used {t['bram18k_used']}, "
+        f"left {t['bram18k_left']}{' (weights resident)' if cd['options']['fit_bram'] else ''}")
+    if cd.get("pr"):
+        p = cd["pr"]
+        console.print(f"PR: {p['reconfigurations']} reconfigurations; latency fixed {p['latency_static_ms']:.3f} ms, "
+                      f"PR {p['latency_pr_ms']:.3f} ms, ping-pong {p['latency_pingpong_ms']:.3f} ms")
+    if cd.get("bo"):
+        bo = cd["bo"]
+        console.print(f"{bo['sampler']} search: {bo['trials_complete']} trials ({bo['trials_run_here']} here, "
+                      f"{bo['seconds']:.1f} s), validation top-1 {bo['val_top1']:.2%} on {bo['val_images']} images")

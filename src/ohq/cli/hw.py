@@ -10,7 +10,15 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from ohq.cli._codesign import DataflowOpt, FitBramOpt, PrOpt, PruneOpt, SparsityOpt, run_hw
+from ohq.cli._codesign import (
+    DataflowOpt,
+    FitBramOpt,
+    FlowObjectiveOpt,
+    PrOpt,
+    PruneOpt,
+    SparsityOpt,
+    run_hw,
+)
 from ohq.cli._common import (
     InputOpt,
     JsonOpt,
@@ -101,6 +109,7 @@ def hw(
     sparsity: SparsityOpt = None,
     prune: PruneOpt = "unstructured",
     pr: PrOpt = False,
+    flow_objective: FlowObjectiveOpt = "traffic",
     json: JsonOpt = False,
 ) -> None:
     """Per-layer clock cycles of the four steps, latency, energy, BRAM/DSP/LUT and DRAM bytes."""
@@ -124,7 +133,7 @@ def hw(
     if dataflow or fit_bram or bram18k is not None or sparsity is not None or pr:  # co-design view
         return run_hw(loaded.model, graph, dev, plan, scheme=scheme, a_bits=a_bits, dataflow=dataflow,
                       fit_bram=fit_bram, bram18k=bram18k, sparsity=sparsity, prune=prune, pr=pr,
-                      name=loaded.name, as_json=json)
+                      name=loaded.name, as_json=json, objective=flow_objective)
     report = estimate(graph, dev, plan, prb, scheme=scheme, a_bits=a_bits, model_name=loaded.name)
     if plot:
         plot_costs(report, plot)

@@ -16,6 +16,7 @@ from ohq.cli._codesign import (
     PrOpt,
     PruneOpt,
     SparsityOpt,
+    print_codesign,
     quantize_options,
 )
 from ohq.cli._common import (
@@ -107,6 +108,7 @@ def print_result(result, out: Path) -> None:
     budgets = ", ".join(f"{k} ≤ {v:.4g}" for k, v in result.budgets.items())
     console.print(f"budget {budgets}; ILP solved in {result.solve_ms:.1f} ms; data: {result.data_source}")
     console.print("stages: " + ", ".join(f"{k} {v:.1f}s" for k, v in result.seconds.items()))
+    print_codesign(result)
     console.print(f"run directory: [bold]{out}[/]  (report: {out / 'report.html'})")
 
 
