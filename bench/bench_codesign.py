@@ -103,7 +103,7 @@ def figure_pr(names):
                   f"ping-pong {p.latency_pingpong_ms:8.2f}  swaps {p.reconfigurations:3d}  groups {len(p.groups)}")
 
 
-def figure_search(trials: int, val: int, test_n: int):
+def figure_search(trials: int, val: int, test_n: int, fit_trials: int = 40, fit_val: int = 2000):
     from ohq.codesign import CodesignOptions
     from ohq.pipeline import Request, prepare
     from ohq.quant.prune import prune_model
@@ -136,7 +136,7 @@ def figure_search(trials: int, val: int, test_n: int):
     report("ILP (MQE sensitivity)", alloc.bits, {}, ilp_s)
     per_trial = None
     for search in ("bo", "random"):
-        opts = CodesignOptions(search=search, trials=trials, val=val, sparsity=0.0)
+        opts = CodesignOptions(search=search, trials=trials, val=val, sparsity=0.0, lam=0.0)
         t0 = time.perf_counter()
         a = allocate_bo(prep, budgets, opts)
         secs = time.perf_counter() - t0
@@ -144,15 +144,21 @@ def figure_search(trials: int, val: int, test_n: int):
         report(f"{search} ({trials} trials)", a.bits, a.extra["sparsity"], secs)
     equal = max(1, int(ilp_s / per_trial))
     for search in ("bo", "random"):
-        opts = CodesignOptions(search=search, trials=equal, val=val, sparsity=0.0, study=f"eq-{search}")
+        opts = CodesignOptions(search=search, trials=equal, val=val, sparsity=0.0, lam=0.0, study=f"eq-{search}")
         t0 = time.perf_counter()
         a = allocate_bo(prep, budgets, opts)
         report(f"{search} at ILP time ({equal} tr.)", a.bits, a.extra["sparsity"], time.perf_counter() - t0)
-    for sparsity in (0.3, 0.5):
-        opts = CodesignOptions(search="bo", trials=trials, val=val, sparsity=sparsity, fit_bram=True, max_loss=0.005)
+    # the whole model in BRAM, smallest size at <= 0.5 % validation loss, wider bit choices
+    wide = prepare(Request("mnist_resnet", data="mnist", bits=(3, 4, 5, 6, 8), size_ratio=None,
+                           size_mib=1.0, calib=128, samples=16))
+    wide.test = prep.test
+    prep = wide  # report() reads prep at call time
+    for sparsity in (0.0, 0.5):
+        opts = CodesignOptions(search="bo", trials=fit_trials, val=fit_val, sparsity=sparsity, fit_bram=True,
+                               max_loss=0.005)
         t0 = time.perf_counter()
-        a = allocate_bo(prep, {}, opts)
-        report(f"BO fit-BRAM s<={sparsity} loss<=.5%", a.bits, a.extra["sparsity"], time.perf_counter() - t0)
+        a = allocate_bo(wide, {}, opts)
+        report(f"BO fit-BRAM bits 3-8 s<={sparsity}", a.bits, a.extra["sparsity"], time.perf_counter() - t0)
 
 
 def main() -> None:

@@ -51,3 +51,16 @@ def test_bad_input_is_one_line(tmp_path, args, fragment):
     proc = run_cli(*args, *extra, expect=2)
     assert_one_line_error(proc, fragment)
     assert (out / "marker").read_text() == "x"  # nothing overwritten
+
+
+@pytest.mark.slow
+def test_quantize_ilp_with_pr_and_channel_pruning(tmp_path):
+    doc = run_json("quantize", "--model", "digits_cnn", "--data", "digits", "--size-ratio", "0.5", "--pr",
+                   "--sparsity", "0.25", "--prune", "channel", "--calib", "64", "--samples", "8",
+                   "--out", str(tmp_path / "run"))
+    cd = doc["codesign"]
+    assert cd["granularity"] == "channel" and set(cd["sparsity"].values()) == {0.25}
+    assert set(cd["formats"].values()) <= {"channel", "dense"}
+    pr = cd["pr"]
+    assert pr["latency_pr_ms"] > 0 and pr["reconfigurations"] >= 0
+    assert cd["size_mib_sparse"] == pytest.approx(doc["size_mib"])
