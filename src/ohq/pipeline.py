@@ -1,4 +1,4 @@
-"""The OHQ pipeline (seed 003, DESIGN §1), as one function with timed stages:
+"""The OHQ pipeline (the OHQ paper, docs/design.md), as one function with timed stages:
 
     layer graph → 8-bit model → distilled or real data → sensitivity → hardware probe → Ω → ILP
     → mixed-precision model (PTQ) → evaluation on the test split
@@ -18,11 +18,12 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch import fx, nn
+from torch import nn
 
 from ohq.errors import OhqError
-from ohq.graph import LayerGraph, layer_graph
+from ohq.graph import LayerGraph, layer_graph, residual_ties
 from ohq.quant.qmodel import MIB
+from ohq.reporter import Reporter
 from ohq.search import CostTable, omega, paper_objective, sensitivity_penalty, solve
 
 OBJECTIVES = ("paper", "min-sensitivity")
@@ -58,6 +59,7 @@ class Request:
     pin_first_last: int | None = None
     seed: int = 0
     codesign: Any = None  # ohq.codesign.CodesignOptions: pruning, BO/random search, fit-BRAM, PR
+    normalize: str | None = None  # "MEAN,STD": the model's input transform (shipped models know theirs)
 
     def __post_init__(self) -> None:
         if self.objective not in OBJECTIVES:
@@ -127,16 +129,6 @@ class PipelineResult:
     totals: dict[str, dict[str, float]]  # int8 / mixed → size_mib, latency_ms, energy_mj
     seconds: dict[str, float] = field(default_factory=dict)  # wall time per stage
     extra: dict[str, Any] = field(default_factory=dict)
-
-
-class Reporter:
-    """Progress hooks; the CLI subclasses this with Rich bars. The default is silent."""
-
-    def stage(self, name: str, total: int | None = None) -> None: ...
-
-    def advance(self, done: int, total: int, info: str = "") -> None: ...
-
-    def end(self) -> None: ...
 
 
 @dataclass
@@ -240,16 +232,16 @@ def prepare(req: Request, reporter: Reporter | None = None, seconds: dict | None
     stage = _stager(rep, {} if seconds is None else seconds)
     torch.manual_seed(req.seed)
     with stage("graph"):
-        loaded = load_model(req.model, req.weights)
+        loaded = load_model(req.model, req.weights, req.normalize)
         model = loaded.model.eval()
         shape = tuple(req.input_shape or loaded.input_shape or _shape_from_data(req.data))
         graph = layer_graph(model, shape)
         if not graph.layers:
             raise OhqError(f"model {req.model!r} has no quantizable layers")
     with stage("data", req.distill_steps * -(-req.samples // 32) if req.data is None else None):
-        calib, samples, source = _calibration_data(req, model, shape, rep)
+        calib, samples, source = _calibration_data(req, model, shape, rep, loaded.normalize)
         eval_name = req.data or loaded.data
-        test = None if eval_name is None else load_dataset(eval_name, "test")
+        test = None if eval_name is None else load_dataset(eval_name, "test", loaded.normalize)
     with stage("hardware", len(req.bits)):
         opts = {"path": req.probe_file} if req.probe == "file" else {}
         table, costs = allocation_table(
@@ -290,6 +282,7 @@ def run_pipeline(req: Request, reporter: Reporter | None = None) -> PipelineResu
             if hasattr(method, "masked_top1"):
                 subset = slice(0, min(len(prep.test), 1000))
                 masked = method.masked_top1(prep.test.x[subset], prep.test.y[subset])
+    warnings = _data_warnings(prep, top1["fp32"])
     scores = np.asarray(method.scores_, dtype=float)
     rows = _rows(prep.graph, prep.table, prep.costs, scores, omegas, allocation.bits, req.scheme, masked)
     totals = {"int8": prep.totals(8), "mixed": prep.totals(allocation.bits)}
@@ -298,8 +291,19 @@ def run_pipeline(req: Request, reporter: Reporter | None = None) -> PipelineResu
     return PipelineResult(
         req, prep.name, prep.shape, prep.source, None if prep.test is None else prep.test.name, rows,
         budgets, allocation.solve_ms, plan, qmodel, prep.calib, top1, totals, seconds,
-        {"sensitivity_seconds": method.seconds_, **allocation.extra},
+        {"sensitivity_seconds": method.seconds_, "warnings": warnings, **allocation.extra},
     )
+
+
+def _data_warnings(prep: Prepared, fp32: float | None) -> list[str]:
+    """A warning when FP32 top-1 on the given data is near chance: the data may not match the model."""
+    from ohq.data import mismatch_warning
+    from ohq.models.shipped import expected_top1
+
+    if prep.test is None:
+        return []
+    text = mismatch_warning(fp32, prep.test.num_classes, expected_top1(prep.name))
+    return [text] if text else []
 
 
 def _stager(rep: Reporter, seconds: dict[str, float]):
@@ -324,12 +328,12 @@ def _shape_from_data(data: str | None) -> tuple[int, ...]:
     return load_dataset(data, "test").input_shape
 
 
-def _calibration_data(req: Request, model: nn.Module, shape, rep: Reporter):
+def _calibration_data(req: Request, model: nn.Module, shape, rep: Reporter, normalize=None):
     """(calibration inputs, sensitivity inputs, description): real train samples or distilled data."""
     if req.data is not None:
         from ohq.data import load_dataset
 
-        train = load_dataset(req.data, "train")
+        train = load_dataset(req.data, "train", normalize)
         order = torch.randperm(len(train), generator=torch.Generator().manual_seed(req.seed))
         calib = train.x[order[: req.calib]]
         return calib, train.x[order[: req.samples]], f"{req.data} (real, train split)"
@@ -338,7 +342,7 @@ def _calibration_data(req: Request, model: nn.Module, shape, rep: Reporter):
     # ZeroQ's recipe: one small distilled batch serves both calibration and sensitivity.
     distilled = distill_data(
         model, req.samples, shape[1:], steps=req.distill_steps, seed=req.seed,
-        callback=lambda step, total, loss: rep.advance(step, total, f"BN loss {loss:.3f}"),
+        callback=lambda step, total, loss: rep.advance(step, total, f"no --data: distilling, BN loss {loss:.3f}"),
     )
     return distilled.x, distilled.x, "distilled from BN statistics"
 
@@ -379,7 +383,7 @@ def _weight_counts(model: nn.Module, graph: LayerGraph) -> dict[str, tuple[int, 
 
 
 def _weight_bram18k(size_mib: np.ndarray) -> np.ndarray:
-    """18 Kb BRAM blocks that hold each layer's weights on chip (seed 004's all-on-chip budget)."""
+    """18 Kb BRAM blocks that hold each layer's weights on chip (the mixed-dataflow paper's all-on-chip budget)."""
     return np.ceil(size_mib * MIB * 8 / 18432)
 
 
@@ -434,31 +438,3 @@ def _rows(graph, table, costs, scores, omegas, bits, scheme, masked) -> list[Lay
             None if masked is None else float(masked[i]),
         ))
     return rows
-
-
-def residual_ties(model: nn.Module, graph: LayerGraph) -> list[list[str]]:
-    """Groups of layers whose outputs meet at one residual add (e.g. conv2 and its downsample)."""
-    try:
-        gm = fx.symbolic_trace(model)
-    except Exception:
-        return []
-    modules = dict(gm.named_modules())
-    names = set(graph.names)
-
-    def source(node) -> str | None:
-        while isinstance(node, fx.Node) and node.op == "call_module":
-            if node.target in names:
-                return node.target
-            if not isinstance(modules[node.target], nn.BatchNorm2d | nn.Identity):
-                return None
-            node = node.args[0]
-        return None
-
-    groups = []
-    for node in gm.graph.nodes:
-        if node.op == "call_function" and getattr(node.target, "__name__", "") in ("add", "iadd"):
-            layers = sorted({s for a in node.args if (s := source(a)) is not None}, key=graph.names.index)
-            if len(layers) >= 2:
-                groups.append(layers)
-    return groups
-

@@ -93,22 +93,19 @@ def load_run(path: str | Path) -> Run:
 
 
 def write_run(result, out: str | Path, force: bool = False, pareto_points=None, extra_tables=None) -> Path:
-    """Write a PipelineResult as a run directory. An existing `out` is refused unless `force`;
-    the directory is built beside it and swapped into place, so a failure leaves nothing half-written."""
+    """Write a PipelineResult as a run directory. An existing `out` is refused unless `force` and
+    it holds only a run ohq wrote (ohq.io); the directory is built beside it and swapped into
+    place, so a failure leaves nothing half-written."""
     from ohq.io import write_dir_atomic
 
     out = Path(out)
-    if out.exists() and not force:
-        raise OhqError(f"{out} exists; pass --force to replace it (nothing was touched)")
-    if out.exists() and not out.is_dir():
-        raise OhqError(f"{out} exists and is not a directory")
     out.parent.mkdir(parents=True, exist_ok=True)
-    write_dir_atomic(out, lambda tmp: _fill_run(result, tmp, pareto_points, extra_tables))
+    write_dir_atomic(out, lambda tmp: _fill_run(result, tmp, pareto_points, extra_tables), kind="run", force=force)
     return out
 
 
 def _fill_run(result, run: Path, pareto_points, extra_tables) -> None:
-    from ohq.export import hls4ml_config
+    from ohq.export.hls4ml import hls4ml_config
     from ohq.io import write_json
     from ohq.report import write_run_artifacts
 
@@ -144,6 +141,7 @@ def summary(result) -> dict[str, Any]:
         "top1_mixed": result.top1["mixed"],
         "int8": result.totals["int8"],
         "data": result.data_source,
+        "warnings": result.extra.get("warnings", []),
         "seconds": {k: round(v, 3) for k, v in result.seconds.items()},
         **({"codesign": result.extra["codesign"]} if "codesign" in result.extra else {}),
         "layers": [

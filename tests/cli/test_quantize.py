@@ -30,6 +30,12 @@ def test_quantize_writes_a_complete_run_directory(tmp_path):
                    "--out", str(out), expect=2)
     assert_one_line_error(proc, "--force")
     assert sorted(p.name for p in out.iterdir()) == before
+    # With --force, a file ohq did not write stops it before any work, naming the file.
+    (out / "keep.txt").write_text("mine")
+    proc = run_cli("quantize", "--model", "digits_cnn", "--data", "digits", "--size-ratio", "0.5",
+                   "--out", str(out), "--force", expect=2)
+    assert_one_line_error(proc, "keep.txt")
+    assert (out / "keep.txt").read_text() == "mine"
 
 
 def test_quantize_bad_input_is_one_line(tmp_path):

@@ -23,6 +23,7 @@ from ohq.cli._common import (
     InputOpt,
     JsonOpt,
     ModelOpt,
+    ThreadsOpt,
     WeightsOpt,
     app,
     console,
@@ -110,6 +111,7 @@ def hw(
     prune: PruneOpt = "unstructured",
     pr: PrOpt = False,
     flow_objective: FlowObjectiveOpt = "traffic",
+    threads: ThreadsOpt = None,
     json: JsonOpt = False,
 ) -> None:
     """Per-layer clock cycles of the four steps, latency, energy, BRAM/DSP/LUT and DRAM bytes."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -23,15 +23,21 @@ from ohq.cli._common import (
     InputOpt,
     JsonOpt,
     ModelOpt,
+    NormalizeOpt,
+    ThreadsOpt,
     WeightsOpt,
     app,
     console,
+    console_err,
     parse_shape,
     print_json,
     progress,
 )
 from ohq.errors import OhqError
-from ohq.pipeline import Reporter, Request, run_pipeline
+from ohq.reporter import Reporter
+
+if TYPE_CHECKING:
+    from ohq.pipeline import Request
 
 DataOpt = Annotated[str | None, typer.Option("--data", "-d", help="Real data (digits, mnist, .npz, folder); default: distilled.")]
 DeviceOpt = Annotated[str, typer.Option("--device", help="Target part or alias (xc7z020, xc7z045, zcu102).")]
@@ -68,15 +74,19 @@ def parse_bits(text: str) -> tuple[int, ...]:
 
 def run_and_write(req: Request, out: str, force: bool, as_json: bool) -> None:
     """Run the pipeline with progress bars, write the run directory, print the table or JSON."""
+    from ohq.io import check_dir_writable
+    from ohq.pipeline import run_pipeline
     from ohq.report import result_points
     from ohq.rundir import summary, write_run
 
     target = Path(out)
-    if target.exists() and not force:  # refuse before spending minutes on the pipeline
-        raise OhqError(f"{target} exists; pass --force to replace it (nothing was touched)")
+    if target.parent.exists():  # refuse before spending minutes on the pipeline
+        check_dir_writable(target, force, "run")
     with progress() as bar:
         result = run_pipeline(req, RichReporter(bar))
     write_run(result, target, force=force, pareto_points=result_points(result))
+    for text in result.extra.get("warnings", []):
+        console_err.print(f"[yellow]warning:[/] {text}")
     doc = summary(result) | {"run_dir": str(target)}
     if as_json:
         print_json(doc)
@@ -151,17 +161,21 @@ def quantize(
     lam: Annotated[float, typer.Option(help="BO objective: validation top-1 − λ·size/size_fp32.")] = 1.0,
     max_loss: Annotated[float | None, typer.Option(help="BO: minimise size subject to validation top-1 loss ≤ this (e.g. 0.005).")] = None,
     val: Annotated[int, typer.Option(help="Validation images scored per BO trial.")] = 1000,
+    normalize: NormalizeOpt = None,
     force: ForceOpt = False,
+    threads: ThreadsOpt = None,
     json: JsonOpt = False,
 ) -> None:
     """Decide every layer's bit-width from sensitivity and hardware cost, build it, and report."""
+    from ohq.pipeline import Request
+
     cd = quantize_options(search, trials, storage, study, sparsity, prune, fit_bram, dataflow, pr, lam,
                           max_loss, val, device)
     req = Request(
         model, weights, parse_shape(input) if input else None, data, device, probe, probe_file,
         parse_bits(bits), a_bits, scheme, objective, sensitivity, size_mib, size_ratio, latency_ms,
         energy_mj, bram18k, beta, gamma, samples, calib, tie_residual=tie_residual,
-        pin_first_last=pin_first_last, seed=seed, codesign=cd,
+        pin_first_last=pin_first_last, seed=seed, normalize=normalize, codesign=cd,
     )
     run_and_write(req, out, force, json)
 
@@ -170,9 +184,12 @@ def quantize(
 def demo(
     out: Annotated[str | None, typer.Option("--out", "-o", help="Run directory (default runs/demo-TIME).")] = None,
     force: ForceOpt = False,
+    threads: ThreadsOpt = None,
     json: JsonOpt = False,
 ) -> None:
     """The main job on the embedded default: mnist_resnet, real MNIST, xc7z020, size ratio 0.5."""
+    from ohq.pipeline import Request
+
     out = out or f"runs/demo-{time.strftime('%Y%m%d-%H%M%S')}"
     req = Request("mnist_resnet", data="mnist", device="xc7z020", size_ratio=0.5)
     run_and_write(req, out, force, json)

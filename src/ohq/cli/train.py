@@ -5,21 +5,21 @@ from __future__ import annotations
 import shlex
 import sys
 import time
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import torch
 import typer
 
-from ohq.cli._common import ModelOpt, app, console, progress
-from ohq.data import load_dataset
+from ohq.cli._common import ModelOpt, NormalizeOpt, ThreadsOpt, app, console, progress
 from ohq.errors import OhqError
-from ohq.io import check_writable, write_atomic, write_json
-from ohq.models import SHIPPED, build_shipped, create_model, list_models, load_model
-from ohq.train import fit, top1
+
+if TYPE_CHECKING:
+    import torch
 
 
 def _untrained(spec: str, data) -> tuple[torch.nn.Module, str]:
     """A fresh model to train: a shipped name builds its architecture; a zoo name is sized to the data."""
+    from ohq.models import SHIPPED, build_shipped, create_model, list_models, load_model
+
     if spec in SHIPPED:
         return build_shipped(spec, trained=False), SHIPPED[spec].arch
     if spec in list_models():
@@ -41,21 +41,36 @@ def train(
     lr: Annotated[float, typer.Option(help="Peak learning rate (AdamW, one-cycle).")] = 3e-3,
     batch_size: Annotated[int, typer.Option(help="Training batch size.")] = 128,
     force: Annotated[bool, typer.Option(help="Overwrite --out and its card.")] = False,
+    normalize: NormalizeOpt = None,
+    threads: ThreadsOpt = None,
 ) -> None:
     """Train a model on real data; report test top-1; save the weights and a card that reproduces them."""
+    import torch
+
+    from ohq.data import Normalize, load_dataset
+    from ohq.io import check_writable, write_atomic, write_json
+    from ohq.train import fit, top1
+
     if not out.endswith(".pt"):
         raise OhqError(f"--out must end in .pt, got {out!r}")
     out_path = check_writable(out, force)
     card_path = check_writable(out_path.with_suffix(".json"), force)
-    train_split, test_split = load_dataset(data, "train"), load_dataset(data, "test")
+    norm = Normalize.parse(normalize) if normalize else Normalize.for_data(data)
+    train_split, test_split = load_dataset(data, "train", norm), load_dataset(data, "test", norm)
     torch.manual_seed(seed)
     net, arch = _untrained(model, train_split)
     start = time.perf_counter()
     with progress() as bar:
         task = bar.add_task(f"train {model}", total=epochs, info="")
 
+        piped = not sys.stdout.isatty()  # no live bar in a log file: one line per epoch instead
+
         def on_step(step: int, total: int, loss: float) -> None:
             bar.update(task, completed=step * epochs / total, info=f"loss {loss:.3f}")
+            per_epoch = max(1, total // epochs)
+            if piped and (step % per_epoch == 0 or step == total):
+                epoch = min(epochs, -(-step // per_epoch))
+                console.print(f"epoch {epoch}/{epochs}: loss {loss:.4f}, {time.perf_counter() - start:.1f} s")
 
         fit(net, train_split, epochs, seed=seed, lr=lr, batch_size=batch_size, on_step=on_step)
     seconds = time.perf_counter() - start
@@ -66,6 +81,7 @@ def train(
         "model": model,
         "arch": arch,
         "data": data,
+        "normalize": norm.to_dict(),  # the input transform the weights expect
         "epochs": epochs,
         "seed": seed,
         "lr": lr,

@@ -1,4 +1,4 @@
-"""Export a QuantModel to the formats deployment flows read (DESIGN §6), one handler per format.
+"""Export a QuantModel to the formats deployment flows read (docs/design.md), one handler per format.
 
 >>> from ohq.export import list_formats
 >>> {"c", "hls4ml", "onnx-qdq", "qonnx"} <= set(list_formats())
@@ -29,6 +29,7 @@ def export(qmodel: Any, format: str, out: str | Path, *, force: bool = False, **
     if not isinstance(qmodel, QuantModel):
         raise OhqError(f"export needs an ohq QuantModel, got {type(qmodel).__name__}")
     handler = get_format(format)
+    handler.check_installed()
     handler.check(qmodel)
     facts = write_output(out, handler.kind, force, lambda tmp: handler.write(qmodel, tmp, **opts))
     return {"format": handler.name, "out": str(out), **facts}

@@ -1,4 +1,4 @@
-"""Hardware awareness (OQA, DESIGN §3): device profiles, the accelerator model, energy, probes.
+"""Hardware awareness (OQA, docs/design.md): device profiles, the accelerator model, energy, probes.
 
 >>> from ohq.hw import get_device, balanced_sp2_share
 >>> 0 < balanced_sp2_share(get_device("zcu102")) < 1

@@ -1,4 +1,4 @@
-"""The one interface every number scheme implements (DESIGN §2).
+"""The one interface every number scheme implements (docs/design.md).
 
 A scheme with b bits has a finite level set. ohq stores it as sorted integer *codes*; the levels
 normalised to max magnitude 1 are `codes / 2**shift`. A weight row w with scale S is projected to

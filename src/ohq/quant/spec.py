@@ -1,7 +1,7 @@
 """QuantSpec (one layer's bits and scheme) and Plan (layer name → QuantSpec, with a default).
 
-A Plan is the object the ILP writes and `quantize` reads (STYLE 2); `save_json` writes it with a
-type and a version. Unknown keys are errors, never ignored (STYLE 5).
+A Plan is the object the ILP writes and `quantize` reads; `save_json` writes it with a
+type and a version. Unknown keys are errors, never ignored.
 
 >>> plan = Plan(QuantSpec(w_bits=4), {"fc": QuantSpec(w_bits=8)}, first_last_bits=8)
 >>> plan.spec_for("fc").w_bits, plan.spec_for("layer1.0.conv1").w_bits
@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from ohq.errors import OhqError
+from ohq.errors import PlanError
 from ohq.quant._registry import get_observer, get_scheme
 
 ACT_BITS = (2, 3, 4, 5, 6, 7, 8, 16)  # activations are always fixed-point (asymmetric per tensor)
@@ -45,14 +45,14 @@ class QuantSpec:
         if self.a_bits is not None and (
             isinstance(self.a_bits, bool) or self.a_bits not in ACT_BITS
         ):
-            raise OhqError(
+            raise PlanError(
                 f"activations cannot have {self.a_bits!r} bits; allowed: "
                 + ", ".join(map(str, ACT_BITS))
             )
         get_observer(self.w_observer)
         get_observer(self.a_observer)
         if not isinstance(self.rho, int | float) or not 0.0 <= float(self.rho) <= 1.0:
-            raise OhqError(f"rho must be a number in [0, 1], got {self.rho!r}")
+            raise PlanError(f"rho must be a number in [0, 1], got {self.rho!r}")
 
     @property
     def is_float(self) -> bool:
@@ -64,15 +64,15 @@ class QuantSpec:
     @classmethod
     def from_dict(cls, data: Any, where: str = "spec") -> QuantSpec:
         if not isinstance(data, dict):
-            raise OhqError(f"{where}: expected an object, got {type(data).__name__}")
+            raise PlanError(f"{where}: expected an object, got {type(data).__name__}")
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
-            raise OhqError(f"{where}: unknown key(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+            raise PlanError(f"{where}: unknown key(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
         for key in ("w_bits", "a_bits"):
             value = data.get(key)
             if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
-                raise OhqError(f"{where}: {key} must be an integer or null, got {value!r}")
+                raise PlanError(f"{where}: {key} must be an integer or null, got {value!r}")
         return cls(**data)
 
 
@@ -90,10 +90,10 @@ class Plan:
 
     def __post_init__(self) -> None:
         if self.default is not None and not isinstance(self.default, QuantSpec):
-            raise OhqError(f"plan default must be a QuantSpec or None, got {type(self.default).__name__}")
+            raise PlanError(f"plan default must be a QuantSpec or None, got {type(self.default).__name__}")
         for name, spec in self.layers.items():
             if not isinstance(name, str) or not isinstance(spec, QuantSpec | None):
-                raise OhqError(f"plan layer {name!r}: expected a QuantSpec or None")
+                raise PlanError(f"plan layer {name!r}: expected a QuantSpec or None")
         if self.first_last_bits is not None:
             QuantSpec(self.first_last_bits, self.first_last_bits)
 
@@ -115,7 +115,7 @@ class Plan:
         missing = sorted(set(self.layers) - set(names))
         if missing:
             shown = ", ".join(names[:8]) + (", …" if len(names) > 8 else "")
-            raise OhqError(f"the plan names layer(s) the model does not have: {', '.join(missing)} (layers: {shown})")
+            raise PlanError(f"the plan names layer(s) the model does not have: {', '.join(missing)} (layers: {shown})")
         specs = {name: self.spec_for(name) for name in names}
         if self.first_last_bits is not None and names:
             for name in {names[0], names[-1]} - set(self.layers):
@@ -137,22 +137,22 @@ class Plan:
     @classmethod
     def from_dict(cls, data: Any) -> Plan:
         if not isinstance(data, dict):
-            raise OhqError(f"a plan must be a JSON object, got {type(data).__name__}")
+            raise PlanError(f"a plan must be a JSON object, got {type(data).__name__}")
         if data.get("type") != PLAN_TYPE:
-            raise OhqError(f"not an ohq plan: \"type\" is {data.get('type')!r}, expected {PLAN_TYPE!r}")
+            raise PlanError(f"not an ohq plan: \"type\" is {data.get('type')!r}, expected {PLAN_TYPE!r}")
         if data.get("version") != PLAN_VERSION:
-            raise OhqError(f"unsupported plan version {data.get('version')!r}; this ohq reads version {PLAN_VERSION}")
+            raise PlanError(f"unsupported plan version {data.get('version')!r}; this ohq reads version {PLAN_VERSION}")
         known = {"type", "version", "default", "layers", "first_last_bits"}
         unknown = sorted(set(data) - known)
         if unknown:
-            raise OhqError(f"plan: unknown key(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+            raise PlanError(f"plan: unknown key(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
         default = data.get("default")
         layers = data.get("layers", {})
         if not isinstance(layers, dict):
-            raise OhqError("plan: \"layers\" must be an object mapping layer names to specs")
+            raise PlanError("plan: \"layers\" must be an object mapping layer names to specs")
         fl = data.get("first_last_bits")
         if fl is not None and (isinstance(fl, bool) or not isinstance(fl, int)):
-            raise OhqError(f"plan: first_last_bits must be an integer or null, got {fl!r}")
+            raise PlanError(f"plan: first_last_bits must be an integer or null, got {fl!r}")
         return cls(
             None if default is None else QuantSpec.from_dict(default, "plan default"),
             {
@@ -163,17 +163,19 @@ class Plan:
         )
 
     def save_json(self, path: str | Path) -> None:
-        Path(path).write_text(json.dumps(self.to_dict(), indent=2) + "\n")
+        from ohq.io import write_json
+
+        write_json(path, self.to_dict())  # atomic: a crash never leaves half a plan
 
     @classmethod
     def load_json(cls, path: str | Path) -> Plan:
         path = Path(path)
         if not path.is_file():
-            raise OhqError(f"plan file {path} does not exist")
+            raise PlanError(f"plan file {path} does not exist")
         try:
             data = json.loads(path.read_text())
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise OhqError(f"{path} is not valid JSON: {exc}") from None
+            raise PlanError(f"{path} is not valid JSON: {exc}") from None
         return cls.from_dict(data)
 
 

@@ -1,4 +1,4 @@
-"""Layer sensitivity: which layers hurt accuracy most when quantized (seed 003 §3.2.1).
+"""Layer sensitivity: which layers hurt accuracy most when quantized (the OHQ paper §3.2.1).
 
 Three registered methods share one estimator interface (`fit(model, x, y=None)` → `scores_`):
 `mqe` (the default, Eqs. 6–9), `layerwise` (Eq. 5) and `hessian` (HAWQ-V2/V3).
