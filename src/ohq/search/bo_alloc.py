@@ -24,7 +24,10 @@ def validation(prep, count: int, seed: int):
     name = prep.req.data or (prep.test.name if prep.test is not None else None)
     if name is None:
         raise OhqError("--search bo/random scores trials on a validation split: give --data")
-    val = load_dataset(name, "val")
+    from ohq.models import load_model
+
+    normalize = load_model(prep.req.model, prep.req.weights, prep.req.normalize).normalize  # as calibration
+    val = load_dataset(name, "val", normalize)
     if len(val) == 0:
         raise OhqError(f"data set {name!r} has an empty validation split")
     order = torch.randperm(len(val), generator=torch.Generator().manual_seed(seed))[:count]
