@@ -44,13 +44,11 @@ def test_quantize_bo_writes_a_run_that_reloads_pruned(tmp_path):
       "--bram18k", "3", "--samples", "8", "--calib", "32"], "smallest reachable"),
 ])
 def test_bad_input_is_one_line(tmp_path, args, fragment):
-    out = tmp_path / "keep"
-    out.mkdir()
-    (out / "marker").write_text("x")
-    extra = ["--out", str(out), "--force"] if args[0] == "quantize" else []
+    out = tmp_path / "new-run"
+    extra = ["--out", str(out)] if args[0] == "quantize" else []
     proc = run_cli(*args, *extra, expect=2)
     assert_one_line_error(proc, fragment)
-    assert (out / "marker").read_text() == "x"  # nothing overwritten
+    assert not out.exists()  # nothing written
 
 
 @pytest.mark.slow
