@@ -83,9 +83,9 @@ def _size_mib(prep, st) -> float:
 
 
 def _bias_counts(prep) -> dict[str, int]:
-    from ohq.pipeline import _weight_counts
+    from ohq.quant.size import layer_counts
 
-    return {n: c[1] for n, c in _weight_counts(prep.model, prep.graph).items()}
+    return {n: c[1] for n, c in layer_counts(prep.model, prep.graph).items()}
 
 
 def _sparse_table(prep, sparsity: dict[str, float], opts: CodesignOptions) -> None:
@@ -185,7 +185,6 @@ def _pr_ilp(prep, method, budgets):
     """The ILP with a per-switch penalty; latency on specialised modules (`ohq.hw.pr`)."""
     from ohq.hw.device import get_device
     from ohq.hw.pr import check_pr, module_latency_ms, reconfig_ms
-    from ohq.pipeline import _objective
     from ohq.search.pr_ilp import solve_pr
 
     req = prep.req
@@ -195,8 +194,27 @@ def _pr_ilp(prep, method, budgets):
     prep.table.costs["latency_ms"] = np.array([
         [module_latency_ms(layers[n], b, b if req.a_bits is None else req.a_bits, req.scheme, dev) for b in prep.table.bits]
         for n in prep.table.names])
-    value, _ = _objective(req, req.objective, prep, method, req.beta, req.gamma)
+    value, _ = _value(prep, method)
     return solve_pr(prep.table, value, budgets, reconfig_ms(dev))
+
+
+def _value(prep, method):
+    """The objective's value matrix (layers x bits) and Ω per layer, as the ILP sees them."""
+    from ohq.search import Problem
+
+    problem = Problem(prep.model, prep.graph.names, prep.req.bits, prep.req.scheme, method, prep.costs)
+    return prep.req.objective_for().value(problem)
+
+
+def solve(prep, method, opts: CodesignOptions, reporter=None) -> None:
+    """The pipeline's search stage under co-design: fills the allocator as `BitAllocator.solve` does."""
+    alloc = prep.allocator
+    budgets = prep.budgets() if prep.req.budget_list() else {}  # BO/random may run on its objective alone
+    allocation = allocate(prep, method, budgets, opts, reporter)
+    alloc.allocation_, alloc.budgets_ = allocation, budgets
+    alloc.bits_ = dict(allocation.bits)
+    alloc.plan_ = alloc.plan_for(alloc.bits_)
+    alloc.omegas_ = _value(prep, method)[1]
 
 
 def quantize(prep, plan, allocation, opts: CodesignOptions):

@@ -28,7 +28,33 @@ def check_writable(path: str | Path, force: bool) -> Path:
         raise OhqError(f"{path} exists; pass --force to overwrite it")
     if path.parent and not path.parent.exists():
         raise OhqError(f"folder {path.parent} does not exist")
+    probe_writable(path.parent)
     return path
+
+
+def check_out_dir(path: str | Path, force: bool, kind: str = "run") -> Path:
+    """Before long work: `check_dir_writable` where the parent exists, and a real write in the
+    nearest existing folder (where `path` and its missing parents would be made)."""
+    path = Path(path)
+    if path.parent.exists():
+        check_dir_writable(path, force, kind)
+    parent = path.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise OhqError(f"cannot create {path}: {parent} is not a folder")
+    probe_writable(parent)
+    return path
+
+
+def probe_writable(folder: Path) -> None:
+    """Create and remove a temporary file in `folder`: permissions alone lie (root, /proc, read-only mounts)."""
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".ohq-probe-", dir=folder)
+    except OSError as exc:
+        raise OhqError(f"cannot write in {folder}: {exc.strerror or exc}") from exc
+    os.close(fd)
+    os.unlink(tmp)
 
 
 def write_atomic(path: str | Path, write: Callable[[Path], None]) -> Path:

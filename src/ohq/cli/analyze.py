@@ -37,7 +37,6 @@ def _method_params(method: str, bits: int | None, seed: int, masks: int, alpha: 
 
 def _load_inputs(loaded, shape, data, distilled, samples, seed, distill_steps):
     """(x, y or None, test split or None, description) for the chosen data source."""
-    import torch
 
     from ohq.cli.distill import run_distill
     from ohq.data.distill import load_inputs
@@ -45,13 +44,13 @@ def _load_inputs(loaded, shape, data, distilled, samples, seed, distill_steps):
     if data is not None and distilled is not None:
         raise OhqError("pass either --data or --distilled, not both")
     if data is not None:
-        from ohq.data import load_dataset
+        from ohq.data import load_dataset, sample
 
         train = load_dataset(data, "train", loaded.normalize)
         if samples > len(train):
             raise OhqError(f"--samples {samples} is more than the {len(train)} samples of {data}'s training split")
-        pick = torch.randperm(len(train), generator=torch.Generator().manual_seed(seed))[:samples]
-        return train.x[pick], train.y[pick], load_dataset(data, "test", loaded.normalize), data
+        x, y = sample(train, samples, seed)
+        return x, y, load_dataset(data, "test", loaded.normalize), data
     if distilled is not None:
         x = load_inputs(distilled)
         if samples > len(x):
@@ -74,7 +73,8 @@ def analyze(
     masks: Annotated[int, typer.Option(help="mqe: masks averaged per layer (the paper: 1).")] = 4,
     alpha: Annotated[float, typer.Option(help="mqe: fraction of weights masked.")] = 0.5,
     distill_steps: Annotated[int, typer.Option(help="Adam steps when distilling data on the fly.")] = 500,
-    test_samples: Annotated[int, typer.Option(help="Test samples for masked_top1 (0 = none).")] = 2000,
+    masked_top1: Annotated[bool, typer.Option(help="Also measure top-1 with each layer masked (costs layers × masks test passes).")] = False,
+    test_samples: Annotated[int | None, typer.Option(help="Test samples for masked_top1 (giving it turns it on; default 2000).")] = None,
     plot: Annotated[str | None, typer.Option(help="Write the sensitivity / masked top-1 figure (.png).")] = None,
     weights: WeightsOpt = None,
     input: InputOpt = None,
@@ -107,10 +107,12 @@ def analyze(
         est = get_method(method, **params, callback=lambda d, t: bar.update(task, completed=d, total=t))
         est.fit(loaded.model, x, y)
         top1 = None
-        if test is not None and test_samples > 0:
-            n_test = min(test_samples, len(test))
+        wanted = masked_top1 or bool(test_samples)
+        if test is not None and wanted:
+            n_test = min(2000 if test_samples is None else test_samples, len(test))
             mqe = est if isinstance(est, MQE) else MQE(seed=seed).fit(loaded.model, x)
-            bar.update(task, description="masked top-1", completed=0, total=1)
+            cost = f"masked top-1: {len(mqe.layer_names_)} layers × {mqe.n_masks} masks × {n_test} images"
+            bar.update(task, description=cost, completed=0, total=1)
             top1 = mqe.masked_top1(test.x[:n_test], test.y[:n_test])
             bar.update(task, completed=1)
     layers = [

@@ -40,7 +40,8 @@ def compare(
     input: InputOpt = None,
     size_ratio: Annotated[float, typer.Option(help="Size budget of Table 1 (paper's ratio r).")] = 0.5,
     ratios: Annotated[str, typer.Option(help="Size ratios of the Table 3 ablation.")] = "0.25,0.5,0.75,0.8",
-    bits: Annotated[str, typer.Option(help="Candidate weight bit-widths.")] = "4,8",
+    bits: Annotated[str, typer.Option("--candidate-bits", "--bits", help="Candidate weight bit-widths, "
+                                      "comma-separated (--bits is the old spelling).")] = "4,8",
     samples: Annotated[int, typer.Option(help="Samples for sensitivity.")] = 32,
     seed: Annotated[int, typer.Option(help="Seed.")] = 0,
     plot: Annotated[str | None, typer.Option(help="Write the accuracy–size–latency Pareto plot (PNG).")] = None,

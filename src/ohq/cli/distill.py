@@ -24,7 +24,7 @@ from ohq.errors import OhqError
 if TYPE_CHECKING:
     from ohq.data.distill import DistilledData
 
-NOpt = Annotated[int, typer.Option("--n", "-n", help="Number of synthetic samples.")]
+NOpt = Annotated[int, typer.Option("--samples", "--n", "-n", help="Number of synthetic samples.")]
 StepsOpt = Annotated[int, typer.Option(help="Adam steps per batch (ZeroQ: 500).")]
 BatchOpt = Annotated[int, typer.Option("--batch", help="Samples optimised together (ZeroQ: 32).")]
 LrOpt = Annotated[float, typer.Option(help="Adam learning rate (ZeroQ: 0.5).")]
@@ -78,7 +78,7 @@ def distill(
     seed: SeedOpt = 0,
     weights: WeightsOpt = None,
     input: InputOpt = None,
-    force: Annotated[bool, typer.Option(help="Overwrite --out.")] = False,
+    force: Annotated[bool, typer.Option("--force/--no-force", help="Overwrite --out.")] = False,
     threads: ThreadsOpt = None,
     json: JsonOpt = False,
 ) -> None:

@@ -60,7 +60,7 @@ def eval_(
     """Quantize with PTQ and evaluate on the data set's test split (all of it)."""
     import torch
 
-    from ohq.data import load_dataset, mismatch_warning
+    from ohq.data import load_dataset, mismatch_warning, sample
     from ohq.models.shipped import expected_top1
     from ohq.quant import Plan, QuantSpec, quantize
 
@@ -75,8 +75,10 @@ def eval_(
     net = loaded.model.eval()
     test = load_dataset(data, "test", loaded.normalize)
     train = load_dataset(data, "train", loaded.normalize)
-    order = torch.randperm(len(train), generator=torch.Generator().manual_seed(0))[:calib]
-    qmodel = quantize(net, plan, train.x[order])
+    from ohq.data.checks import check_labels
+
+    check_labels(net, (1, *test.x.shape[1:]), test)
+    qmodel = quantize(net, plan, sample(train, calib, seed=0)[0])
     doc = {"model": loaded.name, "data": data, "top1_fp32": _top1(net, test.x, test.y)}
     warning = mismatch_warning(doc["top1_fp32"], test.num_classes, expected_top1(loaded.name))
     doc["warnings"] = [warning] if warning else []

@@ -25,7 +25,7 @@ def export_(
     calib: Annotated[int, typer.Option(help="Calibration samples from the train split (--model).")] = CALIB,
     device: Annotated[str | None, typer.Option(help="Device profile for the hls4ml/FINN folding.")] = None,
     normalize: NormalizeOpt = None,
-    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing --out.")] = False,
+    force: Annotated[bool, typer.Option("--force/--no-force", help="Overwrite an existing --out (only a file or folder ohq wrote).")] = False,
     threads: ThreadsOpt = None,
     json: JsonOpt = False,
 ) -> None:
@@ -60,10 +60,9 @@ def _load(run, model, config, weights, data, calib, device, normalize=None):
 
 
 def _quantize(model, config, weights, data, calib, normalize=None):
-    import torch
 
     from ohq.cli._common import resolve_model
-    from ohq.data import load_dataset
+    from ohq.data import load_dataset, sample
     from ohq.models.shipped import SHIPPED
     from ohq.quant import Plan, quantize
 
@@ -76,5 +75,4 @@ def _quantize(model, config, weights, data, calib, normalize=None):
             raise OhqError(f"--data is needed to calibrate {model!r} (only shipped models know their data)")
         data = SHIPPED[loaded.name].data
     train = load_dataset(data, "train", loaded.normalize)
-    order = torch.randperm(len(train), generator=torch.Generator().manual_seed(0))[:calib]
-    return quantize(loaded.model.eval(), plan, train.x[order]), shape
+    return quantize(loaded.model.eval(), plan, sample(train, calib, seed=0)[0]), shape

@@ -15,6 +15,7 @@ from ohq.data.distill import (
     save_distilled,
 )
 from ohq.data.normalize import Normalize, mismatch_warning
+from ohq.data.sample import sample
 
 __all__ = [
     "SPLITS",
@@ -26,6 +27,7 @@ __all__ = [
     "list_datasets",
     "load_dataset",
     "load_inputs",
+    "sample",
     "mismatch_warning",
     "save_distilled",
 ]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 import importlib.util
 import os
+import zipfile
 from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
@@ -157,7 +158,7 @@ def _read_npz(path: Path) -> tuple[np.ndarray, np.ndarray]:
                 raise OhqError(f"{path} must hold arrays 'x' (N, C, H, W) and 'y' (N,); it has {list(f.keys())}")
             x, y = f["x"], f["y"]
             x = x.astype(np.float32) / (255.0 if x.dtype == np.uint8 else 1.0)  # uint8: 0..255 pixels
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
         raise OhqError(f"cannot read {path} as .npz: {exc}") from exc
     if x.ndim == 3:  # (N, H, W) grayscale
         x = x[:, None]

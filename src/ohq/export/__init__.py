@@ -13,7 +13,7 @@ from typing import Any
 
 from ohq.errors import OhqError
 from ohq.export import c_header, hls4ml, onnx_qdq, qonnx  # noqa: F401  (registers)
-from ohq.export._registry import Format, get_format, list_formats, register_format
+from ohq.export._registry import FORMATS, Format, get_format, list_formats, register_format
 from ohq.export._write import write_output
 from ohq.export.hls4ml import finn_folding, hls4ml_config
 
@@ -35,5 +35,5 @@ def export(qmodel: Any, format: str, out: str | Path, *, force: bool = False, **
     return {"format": handler.name, "out": str(out), **facts}
 
 
-__all__ = ["Format", "export", "finn_folding", "get_format", "hls4ml_config", "list_formats",
+__all__ = ["FORMATS", "Format", "export", "finn_folding", "get_format", "hls4ml_config", "list_formats",
            "register_format"]

@@ -11,6 +11,7 @@ type and a version. Unknown keys are errors, never ignored.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from ohq.quant._registry import get_observer, get_scheme
 
 ACT_BITS = (2, 3, 4, 5, 6, 7, 8, 16)  # activations are always fixed-point (asymmetric per tensor)
 PLAN_TYPE, PLAN_VERSION = "ohq.plan", 1
+REGEX = "re:"  # a plan key "re:<pattern>" gives its spec to every layer whose name fully matches
 
 
 @dataclass(frozen=True)
@@ -103,7 +105,13 @@ class Plan:
         return cls(QuantSpec(bits, bits if a_bits is None else a_bits, scheme), **kw)
 
     def spec_for(self, name: str) -> QuantSpec | None:
-        return self.layers.get(name, self.default)
+        """The layer's own entry, else the first "re:<regex>" entry that matches it, else the default."""
+        if name in self.layers:
+            return self.layers[name]
+        for key, spec in self.layers.items():
+            if key.startswith(REGEX) and re.fullmatch(key[len(REGEX):], name):
+                return spec
+        return self.default
 
     @property
     def act_bits(self) -> int | None:
@@ -112,7 +120,8 @@ class Plan:
 
     def resolve(self, names: list[str]) -> dict[str, QuantSpec | None]:
         """The spec of every layer of a model (in order); OhqError for names the model lacks."""
-        missing = sorted(set(self.layers) - set(names))
+        missing = sorted(k for k in self.layers if k not in names and not (
+            k.startswith(REGEX) and any(re.fullmatch(k[len(REGEX):], n) for n in names)))
         if missing:
             shown = ", ".join(names[:8]) + (", …" if len(names) > 8 else "")
             raise PlanError(f"the plan names layer(s) the model does not have: {', '.join(missing)} (layers: {shown})")
@@ -162,6 +171,55 @@ class Plan:
             fl,
         )
 
+    @classmethod
+    def load(cls, source: str | Path | dict, scheme: str = "uniform", a_bits: int | None = None) -> Plan:
+        """The one plan reader: a path or a parsed document holding an ohq plan, a run config
+        (its "plan"), or the short form {layer: bits | {w_bits, a_bits, scheme}, "_default": ...}
+        (also wrapped as {"plan": {...}} or {"layers": {...}}). Short-form ints are weight bits of
+        `scheme`, with activations at `a_bits` (None: the same bits)."""
+        doc = source if isinstance(source, dict) else _read_json(Path(source))
+        if not isinstance(doc, dict):
+            raise PlanError(f"a plan must be a JSON object mapping layer names to bits, got {type(doc).__name__}")
+        if doc.get("type") == "ohq.run":
+            doc = doc.get("plan")
+            if not isinstance(doc, dict):
+                raise PlanError("the run config has no plan; run `ohq quantize` to make one")
+        if doc.get("type") == PLAN_TYPE:
+            return cls.from_dict(doc)
+        for key in ("plan", "layers"):
+            if isinstance(doc.get(key), dict):
+                doc = {"_default": doc["_default"], **doc[key]} if "_default" in doc else dict(doc[key])
+                break
+        return cls.from_short(doc, scheme, a_bits)
+
+    @classmethod
+    def from_short(cls, doc: dict, scheme: str = "uniform", a_bits: int | None = None) -> Plan:
+        """{layer: bits | (w, a, scheme) | {w_bits, a_bits, scheme}, "_default": ...}; no "_default"
+        leaves unnamed layers in float (which the accelerator then refuses)."""
+
+        def spec(value: Any, where: str) -> QuantSpec:
+            if isinstance(value, int) and not isinstance(value, bool):
+                return QuantSpec(value, value if a_bits is None else a_bits, scheme)
+            if isinstance(value, tuple | list) and len(value) == 3:
+                return QuantSpec(*value)
+            if isinstance(value, dict):
+                unknown = set(value) - {"w_bits", "a_bits", "scheme"}
+                if unknown or "w_bits" not in value:
+                    raise PlanError(f"{where}: expected keys w_bits[, a_bits, scheme], got {sorted(value)}")
+                w = value["w_bits"]
+                return QuantSpec.from_dict(
+                    {"a_bits": w if a_bits is None else a_bits, "scheme": scheme, **value}, where)
+            if isinstance(value, QuantSpec):
+                return value
+            if hasattr(value, "spec"):  # a scheme config (ohq.quant.configs)
+                return value.spec()
+            raise PlanError(f"{where}: cannot read {value!r} as bits or (w_bits, a_bits, scheme)")
+
+        if not isinstance(doc, dict):
+            raise PlanError(f"a plan must be a JSON object mapping layer names to bits, got {type(doc).__name__}")
+        default = spec(doc["_default"], "plan default") if "_default" in doc else None
+        return cls(default, {str(k): spec(v, f"layer {k!r}") for k, v in doc.items() if k != "_default"})
+
     def save_json(self, path: str | Path) -> None:
         from ohq.io import write_json
 
@@ -169,14 +227,17 @@ class Plan:
 
     @classmethod
     def load_json(cls, path: str | Path) -> Plan:
-        path = Path(path)
-        if not path.is_file():
-            raise PlanError(f"plan file {path} does not exist")
-        try:
-            data = json.loads(path.read_text())
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise PlanError(f"{path} is not valid JSON: {exc}") from None
-        return cls.from_dict(data)
+        """An ohq plan file (type "ohq.plan" only; `Plan.load` reads every form)."""
+        return cls.from_dict(_read_json(Path(path)))
+
+
+def _read_json(path: Path) -> Any:
+    if not path.is_file():
+        raise PlanError(f"plan file {path} does not exist")
+    try:
+        return json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise PlanError(f"{path} is not valid JSON: {exc}") from exc
 
 
 def bits_label(spec: QuantSpec | None) -> str:

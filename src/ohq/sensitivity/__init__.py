@@ -16,7 +16,13 @@ from __future__ import annotations
 from torch import Tensor, nn
 
 from ohq.sensitivity import hessian, layerwise, mqe  # noqa: F401  (registers the methods)
-from ohq.sensitivity.base import SensitivityMethod, get_method, list_methods, register_method
+from ohq.sensitivity.base import (
+    METHODS,
+    SensitivityMethod,
+    get_method,
+    list_methods,
+    register_method,
+)
 from ohq.sensitivity.hessian import HessianTrace
 from ohq.sensitivity.layerwise import Layerwise
 from ohq.sensitivity.mqe import MQE
@@ -30,6 +36,7 @@ def analyze(
 
 
 __all__ = [
+    "METHODS",
     "MQE",
     "HessianTrace",
     "Layerwise",
