@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 
 from ohq.errors import OhqError
-from ohq.pipeline import Request, prepare, residual_ties, run_pipeline
+from ohq.graph import residual_ties
+from ohq.pipeline import Request, prepare, run_pipeline
 
 
 @pytest.fixture(scope="module")

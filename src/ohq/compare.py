@@ -13,7 +13,9 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from ohq.pipeline import MIB, Prepared, Reporter, Request, prepare
+from ohq.pipeline import Prepared, Request, prepare
+from ohq.quant.size import layer_counts, weights_mib
+from ohq.reporter import Reporter
 from ohq.search import solve
 
 ABLATION = (  # label, sensitivity method, objective, β, γ — vanilla is HAWQ-V3, as in the paper
@@ -96,8 +98,9 @@ def compare(
 
 
 def _fp32(prep: Prepared) -> Row:
-    size = sum(int(p.numel()) for n in prep.graph.names for p in prep.model.get_submodule(n).parameters())
-    return Row("FP32", "32/32", "—", size * 4 / MIB, None, None, prep.top1(prep.model))
+    # as deployed in float: 32-bit weights and biases (a folded BatchNorm gives its conv a bias)
+    size = sum(weights_mib(w, b, None) for w, b in layer_counts(prep.model, prep.graph).values())
+    return Row("FP32", "32/32", "—", size, None, None, prep.top1(prep.model))
 
 
 def _uniform(prep: Prepared, w: int, a: int, data: str) -> Row:

@@ -3,7 +3,8 @@
     DIR/config.json   {"type": "ohq.run", "version": 1, "model", "weights", "input_shape", "data",
                        "device", "plan": <ohq.plan>, "hls4ml": {...}, ...}
     DIR/calib.npz     the calibration inputs (x), so the quantized model is rebuilt exactly
-    DIR/quantized.pt  the quantized model's state dict (integer codes, scales), for users
+    DIR/quantized.pt  integer codes (smallest int dtype, 2 per byte at ≤ 4 bits) and scales, for
+                      users: `ohq.quant.checkpoint.load_quantized(run.qmodel, path)` reads it back
 
 >>> run = load_run("runs/demo")          # doctest: +SKIP
 >>> run.qmodel(run.calib[:4]).shape      # doctest: +SKIP
@@ -86,29 +87,29 @@ def load_run(path: str | Path) -> Run:
     return Run(path, config, model, plan, calib, qmodel)
 
 
-def write_run(result, out: str | Path, force: bool = False, pareto_points=None, extra_tables=None) -> Path:
-    """Write a PipelineResult as a run directory. An existing `out` is refused unless `force`;
-    the directory is built beside it and swapped into place, so a failure leaves nothing half-written."""
+def write_run(result, out: str | Path, force: bool = False, pareto_points=None, extra_tables=None,
+              figures: dict[str, bytes] | None = None) -> Path:
+    """Write a PipelineResult as a run directory. An existing `out` is refused unless `force` and
+    it holds only a run ohq wrote (ohq.io); the directory is built beside it and swapped into
+    place, so a failure leaves nothing half-written."""
     from ohq.io import write_dir_atomic
 
     out = Path(out)
-    if out.exists() and not force:
-        raise OhqError(f"{out} exists; pass --force to replace it (nothing was touched)")
-    if out.exists() and not out.is_dir():
-        raise OhqError(f"{out} exists and is not a directory")
     out.parent.mkdir(parents=True, exist_ok=True)
-    write_dir_atomic(out, lambda tmp: _fill_run(result, tmp, pareto_points, extra_tables))
+    write_dir_atomic(out, lambda tmp: _fill_run(result, tmp, pareto_points, extra_tables, figures or {}),
+                     kind="run", force=force)
     return out
 
 
-def _fill_run(result, run: Path, pareto_points, extra_tables) -> None:
-    from ohq.export import hls4ml_config
+def _fill_run(result, run: Path, pareto_points, extra_tables, figures: dict[str, bytes]) -> None:
+    from ohq.export.hls4ml import hls4ml_config
     from ohq.io import write_json
+    from ohq.quant.checkpoint import save_quantized
     from ohq.report import write_run_artifacts
 
     req = result.request
     np.savez_compressed(run / CALIB, x=result.calib.numpy())
-    torch.save(result.qmodel.state_dict(), run / CHECKPOINT)
+    save_quantized(result.qmodel, run / CHECKPOINT)
     config = run_config(
         req.model, req.weights, result.input_shape, req.data, result.plan,
         device=req.device, probe=req.probe,
@@ -118,10 +119,14 @@ def _fill_run(result, run: Path, pareto_points, extra_tables) -> None:
     )
     write_json(run / CONFIG, config)
     write_run_artifacts(result, run, pareto_points=pareto_points, extra_tables=extra_tables)
+    for name, data in figures.items():  # e.g. fronts.png of a budget sweep
+        (run / name).write_bytes(data)
 
 
 def summary(result) -> dict[str, Any]:
     """The `ohq quantize --json` document (also stored in config.json under "results")."""
+    from ohq.report.advice import accuracy_advice, budget_text, fp32_size_mib
+
     mixed = result.totals["mixed"]
     return {
         "model": result.model_name,
@@ -138,6 +143,10 @@ def summary(result) -> dict[str, Any]:
         **({"top1_mixed_ptq": result.top1["mixed_ptq"]} if "mixed_ptq" in result.top1 else {}),
         "int8": result.totals["int8"],
         "data": result.data_source,
+        "warnings": result.extra.get("warnings", []),
+        "notes": accuracy_advice(result),
+        "budget_text": budget_text(result),
+        "size_mib_fp32": fp32_size_mib(result),
         "seconds": {k: round(v, 3) for k, v in result.seconds.items()},
         "layers": [
             {

@@ -114,20 +114,14 @@ def test_cost_table_shape_and_model_speed():
     assert table[g.names[5]][4].cycles["total"] <= table[g.names[5]][8].cycles["total"]
 
 
-def test_plan_accepts_dict_default_and_spec_objects(resnet18_graph):
+def test_plan_accepts_dict_default_and_scheme_configs(resnet18_graph):
+    from ohq.quant.configs import SP2, FixedPoint, plan_from
+
     g = resnet18_graph
-
-    class Spec:
-        def __init__(self, w, a, s):
-            self.w_bits, self.a_bits, self.scheme = w, a, s
-
-    class Plan:
-        def spec_for(self, name):
-            return Spec(4, 8, "sp2") if name == "fc" else Spec(8, 8, "uniform")
-
     a = estimate(g, "xc7z020", {"fc": (4, 8, "sp2"), "_default": 8})
-    b = estimate(g, "xc7z020", Plan())
-    assert [c.to_dict() for c in a.layers] == [c.to_dict() for c in b.layers]
+    b = estimate(g, "xc7z020", plan_from({"fc": SP2(4), "_default": FixedPoint(8)}))
+    c = estimate(g, "xc7z020", plan_from({"re:f.": SP2(4), "_default": FixedPoint(8)}))  # regex key
+    assert [x.to_dict() for x in a.layers] == [x.to_dict() for x in b.layers] == [x.to_dict() for x in c.layers]
     assert a.layers[-1].scheme == "sp2" and a.layers[-1].a_bits == 8
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import torch
 
 from ohq.cli._common import progress
-from ohq.data import load_dataset
+from ohq.data import Normalize, load_dataset
 from ohq.errors import OhqError
 from ohq.io import write_atomic, write_json
 from ohq.models import load_model
@@ -40,7 +40,8 @@ def _top1(net, test) -> float:
 
 def run_qat(model: str, data: str, *, epochs: float, seed: int, lr: float, batch_size: int, bits: str,
             plan_file: str | None, scheme: str, method: str, progressive: str | None, from_scratch: bool,
-            train_limit: int | None, resume: bool, paths: tuple, command: str, untrained, limit) -> dict:
+            train_limit: int | None, resume: bool, paths: tuple, command: str, untrained, limit,
+            normalize: str | None = None) -> dict:
     out_path, card_path, plan_path, ckpt = paths
     stages = parse_stages(progressive) if progressive else None
     if plan_file is not None:
@@ -48,9 +49,11 @@ def run_qat(model: str, data: str, *, epochs: float, seed: int, lr: float, batch
     else:
         w, a = parse_bits(bits)
         plan = Plan.uniform(w, a, scheme)
-    train, test = limit(load_dataset(data, "train"), train_limit), load_dataset(data, "test")
+    loaded = None if from_scratch else load_model(model, normalize=normalize)
+    norm = (loaded and loaded.normalize) or (Normalize.parse(normalize) if normalize else Normalize.for_data(data))
+    train, test = limit(load_dataset(data, "train", norm), train_limit), load_dataset(data, "test", norm)
     torch.manual_seed(seed)
-    net = untrained(model, train)[0] if from_scratch else load_model(model).model
+    net = untrained(model, train)[0] if loaded is None else loaded.model
     plan.resolve([n for n, _ in layer_names(net)])
     main = ddp.is_main()
     calib = calibration(train)

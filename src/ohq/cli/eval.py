@@ -3,14 +3,27 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import torch
 import typer
 from rich.table import Table
 
-from ohq.cli._common import JsonOpt, ModelOpt, WeightsOpt, app, console, print_json, resolve_model
+from ohq.cli._common import (
+    JsonOpt,
+    ModelOpt,
+    NormalizeOpt,
+    ThreadsOpt,
+    WeightsOpt,
+    app,
+    console,
+    console_err,
+    print_json,
+    resolve_model,
+)
 from ohq.errors import OhqError
+
+if TYPE_CHECKING:
+    import torch
 
 BATCH = 500
 
@@ -40,10 +53,15 @@ def eval_(
     ] = None,
     engine: Annotated[Engine, typer.Option(help="fake, integer or both (checks bit-exactness).")] = Engine.both,
     calib: Annotated[int, typer.Option(help="Calibration samples from the train split.")] = 256,
+    normalize: NormalizeOpt = None,
+    threads: ThreadsOpt = None,
     json: JsonOpt = False,
 ) -> None:
     """Quantize with PTQ and evaluate on the data set's test split (all of it)."""
-    from ohq.data import load_dataset
+    import torch
+
+    from ohq.data import load_dataset, mismatch_warning, sample
+    from ohq.models.shipped import expected_top1
     from ohq.quant import Plan, QuantSpec, quantize
 
     if calib < 1:
@@ -53,13 +71,19 @@ def eval_(
     else:
         act = a_bits if a_bits is not None else (16 if bits == 16 else 8)
         plan = Plan(QuantSpec(bits, act, scheme, rho=rho), first_last_bits=first_last_bits)
-    loaded, _ = resolve_model(model, weights, None)
+    loaded, _ = resolve_model(model, weights, None, normalize)
     net = loaded.model.eval()
-    test = load_dataset(data, "test")
-    train = load_dataset(data, "train")
-    order = torch.randperm(len(train), generator=torch.Generator().manual_seed(0))[:calib]
-    qmodel = quantize(net, plan, train.x[order])
+    test = load_dataset(data, "test", loaded.normalize)
+    train = load_dataset(data, "train", loaded.normalize)
+    from ohq.data.checks import check_labels
+
+    check_labels(net, (1, *test.x.shape[1:]), test)
+    qmodel = quantize(net, plan, sample(train, calib, seed=0)[0])
     doc = {"model": loaded.name, "data": data, "top1_fp32": _top1(net, test.x, test.y)}
+    warning = mismatch_warning(doc["top1_fp32"], test.num_classes, expected_top1(loaded.name))
+    doc["warnings"] = [warning] if warning else []
+    if warning:
+        console_err.print(f"[yellow]warning:[/] {warning}")
     fake = integer = None
     if engine in (Engine.fake, Engine.both):
         fake = _logits(qmodel, test.x)
@@ -85,6 +109,8 @@ def eval_(
 
 
 def _logits(fn, x: torch.Tensor) -> torch.Tensor:
+    import torch
+
     with torch.no_grad():
         return torch.cat([fn(x[i:i + BATCH]) for i in range(0, x.shape[0], BATCH)])
 

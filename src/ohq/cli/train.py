@@ -13,21 +13,30 @@ import shlex
 import sys
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import torch
 import typer
 
-from ohq.cli._common import JsonOpt, ModelOpt, app, console, print_json, progress
-from ohq.data import load_dataset
+from ohq.cli._common import (
+    JsonOpt,
+    ModelOpt,
+    NormalizeOpt,
+    ThreadsOpt,
+    app,
+    console,
+    print_json,
+    progress,
+)
 from ohq.errors import OhqError
-from ohq.io import check_writable, write_atomic, write_json
-from ohq.models import SHIPPED, build_shipped, create_model, list_models, load_model
-from ohq.train import ddp, fit, top1
+
+if TYPE_CHECKING:
+    import torch
 
 
 def _untrained(spec: str, data) -> tuple[torch.nn.Module, str]:
     """A fresh model to train: a shipped name builds its architecture; a zoo name is sized to the data."""
+    from ohq.models import SHIPPED, build_shipped, create_model, list_models, load_model
+
     if spec in SHIPPED:
         return build_shipped(spec, trained=False), SHIPPED[spec].arch
     if spec in list_models():
@@ -47,6 +56,8 @@ def _command(fallback: str) -> str:
 
 def _outputs(out: str, force: bool, resume: bool, qat: bool) -> tuple[Path, Path, Path | None, Path | None]:
     """(weights, card, plan, checkpoint) paths, checked before any work."""
+    from ohq.io import check_writable
+
     if not out.endswith(".pt"):
         raise OhqError(f"--out must end in .pt, got {out!r}")
     out_path = check_writable(out, force)
@@ -82,7 +93,7 @@ def train(
     seed: Annotated[int, typer.Option(help="Seed for initialisation and shuffling.")] = 0,
     lr: Annotated[float | None, typer.Option(help="Peak learning rate (default 3e-3; QAT 2e-3).")] = None,
     batch_size: Annotated[int, typer.Option(help="Training batch size (global under torchrun).")] = 128,
-    force: Annotated[bool, typer.Option(help="Overwrite --out and its card.")] = False,
+    force: Annotated[bool, typer.Option("--force/--no-force", help="Overwrite --out and its card.")] = False,
     qat: Annotated[bool, typer.Option("--qat", help="Quantization-aware training of the trained model.")] = False,
     bits: Annotated[str, typer.Option("--bits", help="QAT: W/A bits of every layer, e.g. 4/4 (or 4).")] = "8/8",
     plan: Annotated[str | None, typer.Option("--plan", help="QAT: plan JSON (ohq.plan); overrides --bits.")] = None,
@@ -92,17 +103,23 @@ def train(
     from_scratch: Annotated[bool, typer.Option(help="QAT from random weights, not the trained ones.")] = False,
     train_limit: Annotated[int | None, typer.Option(help="Train on the first N training samples.")] = None,
     resume: Annotated[bool, typer.Option(help="QAT: continue from the checkpoint beside --out.")] = False,
+    normalize: NormalizeOpt = None,
+    threads: ThreadsOpt = None,
     json: JsonOpt = False,
 ) -> None:
     """Train a model on real data (or QAT it with --qat); report test top-1; save weights and a card."""
+    from ohq.threads import set_threads
+    from ohq.train import ddp
+
+    set_threads(threads)
     ddp.init()
     try:
         if qat:
             return _train_qat(model, data, out, epochs, seed, lr or 2e-3, batch_size, force, bits, plan, scheme,
-                              method, progressive, from_scratch, train_limit, resume, json)
+                              method, progressive, from_scratch, train_limit, resume, json, normalize)
         if resume or progressive or plan or json:
             raise OhqError("--resume, --progressive, --plan and --json go with --qat")
-        _train_float(model, data, out, epochs, seed, lr or 3e-3, batch_size, force, train_limit)
+        _train_float(model, data, out, epochs, seed, lr or 3e-3, batch_size, force, train_limit, normalize)
     except OhqError:
         if not ddp.is_main():
             sys.exit(2)  # rank 0 prints the one line
@@ -111,27 +128,40 @@ def train(
         ddp.shutdown()
 
 
-def _train_float(model, data, out, epochs, seed, lr, batch_size, force, train_limit) -> None:
+def _train_float(model, data, out, epochs, seed, lr, batch_size, force, train_limit, normalize) -> None:
+    import torch
+
+    from ohq.data import Normalize, load_dataset
+    from ohq.io import write_atomic, write_json
+    from ohq.train import fit, top1
+
     if epochs != int(epochs):
         raise OhqError(f"--epochs must be whole for plain training, got {epochs}")
     epochs = int(epochs)
     out_path, card_path, _, _ = _outputs(out, force, False, False)
-    train_split, test_split = _limit(load_dataset(data, "train"), train_limit), load_dataset(data, "test")
+    norm = Normalize.parse(normalize) if normalize else Normalize.for_data(data)
+    train_split = _limit(load_dataset(data, "train", norm), train_limit)
+    test_split = load_dataset(data, "test", norm)
     torch.manual_seed(seed)
     net, arch = _untrained(model, train_split)
     start = time.perf_counter()
     with progress() as bar:
         task = bar.add_task(f"train {model}", total=epochs, info="")
+        piped = not sys.stdout.isatty()  # no live bar in a log file: one line per epoch instead
 
         def on_step(step: int, total: int, loss: float) -> None:
             bar.update(task, completed=step * epochs / total, info=f"loss {loss:.3f}")
+            per_epoch = max(1, total // epochs)
+            if piped and (step % per_epoch == 0 or step == total):
+                epoch = min(epochs, -(-step // per_epoch))
+                console.print(f"epoch {epoch}/{epochs}: loss {loss:.4f}, {time.perf_counter() - start:.1f} s")
 
         fit(net, train_split, epochs, seed=seed, lr=lr, batch_size=batch_size, on_step=on_step)
     seconds = time.perf_counter() - start
     acc = top1(net, test_split)
     write_atomic(out_path, lambda p: torch.save(net.state_dict(), p))
     write_json(card_path, {
-        "model": model, "arch": arch, "data": data, "epochs": epochs, "seed": seed, "lr": lr,
+        "model": model, "arch": arch, "data": data, "normalize": norm.to_dict(), "epochs": epochs, "seed": seed, "lr": lr,
         "batch_size": batch_size, "test_top1": round(acc, 4), "test_samples": len(test_split),
         "train_seconds": round(seconds, 1), "torch": torch.__version__,
         "command": _command(f"ohq train --model {model} --data {data} --epochs {epochs} --seed {seed} "
@@ -141,14 +171,15 @@ def _train_float(model, data, out, epochs, seed, lr, batch_size, force, train_li
 
 
 def _train_qat(model, data, out, epochs, seed, lr, batch_size, force, bits, plan_file, scheme, method,
-               progressive, from_scratch, train_limit, resume, json) -> None:
+               progressive, from_scratch, train_limit, resume, json, normalize) -> None:
     from ohq.cli._train_qat import run_qat
+    from ohq.train import ddp
 
     paths = _outputs(out, force, resume, True)
     doc = run_qat(model, data, epochs=epochs, seed=seed, lr=lr, batch_size=batch_size, bits=bits,
                   plan_file=plan_file, scheme=scheme, method=method, progressive=progressive,
                   from_scratch=from_scratch, train_limit=train_limit, resume=resume, paths=paths,
-                  command=_command(""), untrained=_untrained, limit=_limit)
+                  command=_command(""), untrained=_untrained, limit=_limit, normalize=normalize)
     if not ddp.is_main():
         return
     if json:

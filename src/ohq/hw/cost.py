@@ -1,7 +1,7 @@
-"""The per-layer cost model: cycles of the four steps, resources, bytes and energy (DESIGN §3).
+"""The per-layer cost model: cycles of the four steps, resources, bytes and energy (docs/design.md).
 
 Pure functions of (layer, bits, scheme resource, device). The four steps are the counters the OHQ
-IP core writes (seed 003 §3.1.2) and run one after another, so a layer's cycles are their sum:
+IP core writes (the OHQ paper §3.1.2) and run one after another, so a layer's cycles are their sum:
 
 - compute: the multiply-add tree over the padded tiles (Algorithm 1 pads every side to a multiple
   of the tile), plus the tree's pipeline fill per tile pass;
@@ -112,7 +112,7 @@ def weight_bytes_moved(gemm: Gemm, t: Tiling, w_bits: int) -> float:
 
 
 def feature_bytes_moved(gemm: Gemm, t: Tiling, a_bits: int) -> float:
-    """Img2Col feature-matrix bytes DDR -> BRAM (padding included, seed 003 B.2.3), times re-read."""
+    """Img2Col feature-matrix bytes DDR -> BRAM (padding included, the OHQ paper B.2.3), times re-read."""
     return gemm.groups * t.k_pad * t.n_pad * a_bits / 8 * t.feature_loads
 
 
@@ -250,7 +250,7 @@ def layer_cost(
 ) -> LayerCost:
     """The accelerator model's cost of `layer` at (w_bits, a_bits) on the engine of `resource`.
 
-    `peak_macs_per_cycle` replaces the engine's rate (e.g. seed 002's VPE baseline for a comparison).
+    `peak_macs_per_cycle` replaces the engine's rate (e.g. n-BQ-NN's VPE baseline for a comparison).
     """
     gemm = gemm_of(layer)
     t = tiling(gemm, w_bits, a_bits, device)

@@ -1,4 +1,4 @@
-"""Layer-wise partial reconfiguration (LHA, seed 000): what swapping the PE module per layer costs.
+"""Layer-wise partial reconfiguration (LHA): what swapping the PE module per layer costs.
 
 Consecutive layers with the same (w_bits, a_bits, scheme) form a group that runs on one module in
 the reconfigurable region; between groups the region is reconfigured. Reconfiguration time =
@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ohq.hw.cost import LayerCost
-from ohq.hw.device import Device
+from ohq.hw.device import Device, get_device
 
 
 @dataclass(frozen=True)
@@ -35,8 +35,11 @@ def reconfig_ms(device: Device) -> float:
     return partial_bytes / (device.pr_bandwidth_mbps * 1e6) * 1e3
 
 
-def pr_schedule(layers: list[LayerCost], device: Device) -> PrSchedule:
-    """Group consecutive layers by configuration and cost the reconfigurations between groups."""
+def pr_schedule(layers: list[LayerCost], device: Device | str) -> PrSchedule:
+    """Group consecutive layers by configuration and cost the reconfigurations between groups.
+    `device` is a Device or a part name/alias such as "xc7z020"."""
+    if isinstance(device, str):
+        device = get_device(device)
     groups: list[list[LayerCost]] = []
     for cost in layers:
         config = (cost.w_bits, cost.a_bits, cost.scheme)

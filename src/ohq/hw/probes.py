@@ -1,4 +1,4 @@
-"""The probe registry (STYLE 1, 6): one interface, per layer and per bit-width/scheme.
+"""The probe registry: one interface, per layer and per bit-width/scheme.
 
 A probe has a `name` and `measure(graph, assignments, device) -> list[LayerCost]` where
 `assignments` maps each layer name to `(w_bits, a_bits, scheme)`.
@@ -43,7 +43,7 @@ def get_probe(name: str, **opts) -> Probe:
 
 @register_probe("fpga-model")
 class FpgaModelProbe:
-    """The cycle-level model of the OHQ accelerator (seed 003 appendix B) on the device profile."""
+    """The cycle-level model of the OHQ accelerator (the OHQ paper appendix B) on the device profile."""
 
     def measure(
         self, graph: LayerGraph, assignments: dict[str, Assignment], device: Device

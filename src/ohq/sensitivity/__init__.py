@@ -1,4 +1,4 @@
-"""Layer sensitivity: which layers hurt accuracy most when quantized (seed 003 §3.2.1).
+"""Layer sensitivity: which layers hurt accuracy most when quantized (the OHQ paper §3.2.1).
 
 Three registered methods share one estimator interface (`fit(model, x, y=None)` → `scores_`):
 `mqe` (the default, Eqs. 6–9), `layerwise` (Eq. 5) and `hessian` (HAWQ-V2/V3).
@@ -16,7 +16,13 @@ from __future__ import annotations
 from torch import Tensor, nn
 
 from ohq.sensitivity import hessian, layerwise, mqe  # noqa: F401  (registers the methods)
-from ohq.sensitivity.base import SensitivityMethod, get_method, list_methods, register_method
+from ohq.sensitivity.base import (
+    METHODS,
+    SensitivityMethod,
+    get_method,
+    list_methods,
+    register_method,
+)
 from ohq.sensitivity.hessian import HessianTrace
 from ohq.sensitivity.layerwise import Layerwise
 from ohq.sensitivity.mqe import MQE
@@ -30,6 +36,7 @@ def analyze(
 
 
 __all__ = [
+    "METHODS",
     "MQE",
     "HessianTrace",
     "Layerwise",

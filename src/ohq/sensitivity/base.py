@@ -1,6 +1,6 @@
 """The sensitivity-method registry and the estimator interface every method follows.
 
-A method is one class registered under a short name (STYLE.md rules 1, 4, 6): parameters in
+A method is one class registered under a short name: parameters in
 `__init__` only, `fit(model, x, y=None)` returns `self`, and what it learned ends in `_`:
 `layer_names_` (quantizable layers in execution order), `scores_` (one non-negative float per
 layer, larger = more sensitive) and `seconds_` (wall time of `fit`). An optional

@@ -1,4 +1,4 @@
-"""MQE, mask-guided quantization estimation (seed 003 Eqs. 6–9), the default sensitivity.
+"""MQE, mask-guided quantization estimation (the OHQ paper Eqs. 6–9), the default sensitivity.
 
 Quantize the whole model to 8 bits once (weights and activations, activations calibrated on the
 same samples). For each layer i, zero a seeded random fraction α = 0.5 of its quantized weights

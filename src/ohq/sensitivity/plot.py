@@ -1,4 +1,4 @@
-"""Fig. 5 (left) of seed 003: per-layer sensitivity (bars) and the masked model's top-1 (line)."""
+"""Fig. 5 (left) of the OHQ paper: per-layer sensitivity (bars) and the masked model's top-1 (line)."""
 
 from __future__ import annotations
 
