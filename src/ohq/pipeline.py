@@ -158,11 +158,17 @@ def run_pipeline(req: Request | str | nn.Module, reporter: Reporter | None = Non
     alloc = prep.allocator
     with stage("sensitivity", len(prep.graph.layers)):
         method = prep.sensitivity(req.sensitivity, rep)
-    with stage("search"):
+    cd = req.codesign  # ohq.codesign: pruning, BO/random search, fit-BRAM, PR
+    with stage("search", cd.trials if cd is not None and cd.search != "ilp" else None):
         alloc.sensitivity_ = method
-        alloc.solve(prep.model)
+        if cd is None:
+            alloc.solve(prep.model)
+        else:
+            from ohq import codesign
+
+            codesign.solve(prep, method, cd, rep)
     with stage("quantize"):
-        qmodel = prep.quantize(alloc.plan_)
+        qmodel = prep.quantize(alloc.plan_) if cd is None else codesign.quantize(prep, alloc.plan_, alloc.allocation_, cd)
         int8 = prep.quantize(prep.plan(8))
     nets = [("fp32", prep.model), ("int8", int8), ("mixed", qmodel)]
     if req.finetune is not None:
@@ -188,6 +194,8 @@ def run_pipeline(req: Request | str | nn.Module, reporter: Reporter | None = Non
     warnings = _data_warnings(prep, top1["fp32"])
     rows = layer_rows(alloc, req.scheme, masked)
     totals = {"int8": prep.totals(8), "mixed": prep.totals(alloc.bits_)}
+    if cd is not None:
+        alloc.allocation_.extra["codesign"] = codesign.summary(prep, alloc.allocation_, cd)
     return PipelineResult(
         req, prep.name, prep.shape, prep.source, None if prep.test is None else prep.test.name, rows,
         alloc.budgets_, alloc.allocation_.solve_ms, alloc.plan_, qmodel, prep.calib, top1, totals, seconds,

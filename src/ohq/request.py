@@ -7,6 +7,7 @@ and `target()` give its budget, objective and probe objects.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from torch import nn
 
@@ -50,6 +51,7 @@ class Request:
     normalize: str | None = None  # "MEAN,STD": the model's input transform (shipped models know theirs)
     finetune: str | None = None  # "qat" or "progressive": fine-tune the mixed model (ohq.train)
     finetune_epochs: float = 1.0
+    codesign: Any = None  # ohq.codesign.CodesignOptions: pruning, BO/random search, fit-BRAM, PR
 
     def __post_init__(self) -> None:
         objective = self.objective_for()  # unknown objective: one line before any work
@@ -58,9 +60,12 @@ class Request:
         self.bits = tuple(sorted(int(b) for b in self.bits))
         if self.size_mib is not None and self.size_ratio is not None:
             raise BudgetError("give either --size-mib or --size-ratio, not both")
-        if objective.needs_size_budget and self.size_mib is None and self.size_ratio is None:
+        searched = self.codesign is not None and self.codesign.search != "ilp"  # BO has its own objective
+        if objective.needs_size_budget and self.size_mib is None and self.size_ratio is None and not searched:
             raise BudgetError("the paper objective (Eq. 11) needs a size budget: --size-mib or --size-ratio")
-        if not self.budget_list():
+        if self.finetune is not None and self.codesign is not None and (self.codesign.sparsity > 0 or searched):
+            raise OhqError("--finetune does not keep pruned zeros yet: use it without --sparsity/--search bo")
+        if not (self.budget_list() or searched):
             raise BudgetError("give a budget: --size-mib, --size-ratio, --latency-ms, --energy-mj or --bram18k")
         if self.samples < 1 or self.calib < 1:
             raise OhqError(f"--samples and --calib must be at least 1 (got {self.samples}, {self.calib})")

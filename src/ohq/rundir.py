@@ -13,7 +13,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, is_dataclass
 from pathlib import Path
 from typing import Any
 
@@ -83,6 +83,12 @@ def load_run(path: str | Path) -> Run:
     with np.load(calib_path, allow_pickle=False) as f:
         calib = torch.from_numpy(f["x"]).float()
     model = load_model(config["model"], config.get("weights")).model
+    codesign = (config.get("results") or {}).get("codesign") or {}
+    if any(v > 0 for v in codesign.get("sparsity", {}).values()):  # pruned before quantization
+        from ohq.quant.prune import prune_model
+
+        sparsity = {k: v for k, v in codesign["sparsity"].items() if v > 0}
+        model = prune_model(model, sparsity, codesign.get("granularity", "unstructured"))[0]
     qmodel = quantize(model, plan, calib)
     return Run(path, config, model, plan, calib, qmodel)
 
@@ -113,7 +119,8 @@ def _fill_run(result, run: Path, pareto_points, extra_tables, figures: dict[str,
     config = run_config(
         req.model, req.weights, result.input_shape, req.data, result.plan,
         device=req.device, probe=req.probe,
-        request={k: v for k, v in vars(req).items() if k not in ("model", "weights", "data")},
+        request={k: asdict(v) if is_dataclass(v) else v for k, v in vars(req).items()
+                 if k not in ("model", "weights", "data")},
         results=summary(result),
         hls4ml=hls4ml_config(result.qmodel, result.input_shape, req.device, strict=False),
     )
@@ -148,6 +155,7 @@ def summary(result) -> dict[str, Any]:
         "budget_text": budget_text(result),
         "size_mib_fp32": fp32_size_mib(result),
         "seconds": {k: round(v, 3) for k, v in result.seconds.items()},
+        **({"codesign": result.extra["codesign"]} if "codesign" in result.extra else {}),
         "layers": [
             {
                 "name": row.name,

@@ -33,7 +33,8 @@ def test_short_flags_mean_one_thing():
 def test_bits_is_one_bit_width_and_candidate_bits_a_list():
     for name, param in _options():
         if param.opts[0] == "--bits":
-            assert param.hint in (int, int | None), name  # one bit-width for every layer
+            # one bit-width for every layer: an int, or train's "W/A" pair such as 4/4 — never a list
+            assert param.hint in (int, int | None) or "," not in str(param.default), name
         if "--candidate-bits" in param.opts:
             assert param.hint is str, name  # "4,8"
 

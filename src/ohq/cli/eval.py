@@ -32,6 +32,7 @@ class Engine(StrEnum):
     fake = "fake"
     integer = "integer"
     both = "both"
+    rtl = "rtl"
 
 
 @app.command("eval")
@@ -51,7 +52,8 @@ def eval_(
     first_last_bits: Annotated[
         int | None, typer.Option(help="Keep the first and last layer at this many bits (fixed-point).")
     ] = None,
-    engine: Annotated[Engine, typer.Option(help="fake, integer or both (checks bit-exactness).")] = Engine.both,
+    engine: Annotated[Engine, typer.Option(help="fake, integer, both (checks bit-exactness) or rtl (the simulated chip).")] = Engine.both,
+    limit: Annotated[int, typer.Option(help="--engine rtl: test images to run through the chip.")] = 10,
     calib: Annotated[int, typer.Option(help="Calibration samples from the train split.")] = 256,
     normalize: NormalizeOpt = None,
     threads: ThreadsOpt = None,
@@ -90,7 +92,11 @@ def eval_(
         doc["top1_quant"] = _accuracy(fake, test.y)
     else:
         doc["top1_quant"] = None
-    if engine in (Engine.integer, Engine.both):
+    if engine is Engine.rtl:
+        from ohq.hw.rtl.evaluate import rtl_eval
+
+        doc.update(rtl_eval(qmodel, test.x, test.y, limit))
+    if engine in (Engine.integer, Engine.both, Engine.rtl):
         integer = _logits(qmodel.to_integer(), test.x)
         doc["top1_integer"] = _accuracy(integer, test.y)
     else:
@@ -141,4 +147,7 @@ def _print(doc: dict) -> None:
     for row in doc["layers"]:
         key = f"W{row['w_bits'] or 'fp'}A{row['a_bits'] or 'fp'} {row['scheme'] or ''}".strip()
         labels[key] = labels.get(key, 0) + 1
+    if "top1_rtl" in doc:
+        console.print(f"rtl: top-1 {100 * doc['top1_rtl']:.2f} % on {doc['images']} images; "
+                      f"{doc['identical_logits']}/{doc['images']} logits identical to the integer engine")
     console.print("layers: " + ", ".join(f"{n}× {k}" for k, n in labels.items()))

@@ -8,6 +8,15 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from ohq.cli._codesign import (
+    DataflowOpt,
+    FitBramOpt,
+    FlowObjectiveOpt,
+    PrOpt,
+    PruneOpt,
+    SparsityOpt,
+    run_hw,
+)
 from ohq.cli._common import (
     InputOpt,
     JsonOpt,
@@ -71,9 +80,16 @@ def hw(
     a_bits: Annotated[int | None, typer.Option("--a-bits", help="Activation bits (default: the weight bits).")] = None,
     config: Annotated[str | None, typer.Option("--config", help="Plan JSON (ohq.plan or a run config.json), or {layer: bits, '_default': bits}.")] = None,
     scheme: Annotated[str, typer.Option("--scheme", "-s", help="uniform | pot | sp2 | rowmix.")] = "uniform",
-    probe: Annotated[str, typer.Option("--probe", "-p", help="fpga-model | cpu | file.")] = "fpga-model",
+    probe: Annotated[str, typer.Option("--probe", "-p", help="fpga-model | cpu | file | rtl.")] = "fpga-model",
     probe_file: Annotated[str | None, typer.Option("--probe-file", help="CSV/JSON of per-layer board measurements (--probe file).")] = None,
     plot: Annotated[str | None, typer.Option("--plot", help="Write cycles/energy vs parameters to this PNG.")] = None,
+    dataflow: DataflowOpt = None,
+    fit_bram: FitBramOpt = False,
+    bram18k: Annotated[int | None, typer.Option("--bram18k", help="BRAM18K budget (default: the device's limit).")] = None,
+    sparsity: SparsityOpt = None,
+    prune: PruneOpt = "unstructured",
+    pr: PrOpt = False,
+    flow_objective: FlowObjectiveOpt = "traffic",
     threads: ThreadsOpt = None,
     json: JsonOpt = False,
 ) -> None:
@@ -95,6 +111,10 @@ def hw(
         graph = layer_graph(loaded.model, shape)
     for w in caught:
         console_err.print(f"[yellow]warning:[/] {w.message}", highlight=False)
+    if dataflow or fit_bram or bram18k is not None or sparsity is not None or pr:  # co-design view
+        return run_hw(loaded.model, graph, dev, plan, scheme=scheme, a_bits=a_bits, dataflow=dataflow,
+                      fit_bram=fit_bram, bram18k=bram18k, sparsity=sparsity, prune=prune, pr=pr,
+                      name=loaded.name, as_json=json, objective=flow_objective)
     report = estimate(graph, dev, plan, prb, scheme=scheme, a_bits=a_bits, model_name=loaded.name)
     if plot:
         plot_costs(report, plot)

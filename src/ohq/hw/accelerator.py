@@ -8,7 +8,7 @@ products; sub-matrix slicing (B.2.3, Algorithm 1) picks one square tile side per
 How bit-width and scheme change throughput, per resource (`ohq.quant.Resource`):
 
 - DSP (fixed-point): one DSP48 does 1 multiply above 8 bits, 2 at <= 8 bits (two products that
-  share an operand, Xilinx WP486), 4 at <= 4 bits (WP521); at <= 3 bits the LUT PEs add LUT
+  share an operand, Xilinx WP486), 4 at <= 4 bits on DSP48E2 only (WP521; 2 on DSP48E1); at <= 3 bits the LUT PEs add LUT
   multipliers beside the DSPs.
 - SHIFT (power-of-two, n-BQ-NN's SVPE): a product is a LUT barrel shift; DSPs only accumulate, k
   products per DSP for a k x k convolver (DSPs per convolver drop from k²+k to k), k = 3.
@@ -111,10 +111,16 @@ def tile_side(length: int, l_min: int, l_max: int) -> int:
     return l_max if length % l_max > l_max / 2 else l_max // 2
 
 
-def dsp_pack(bits: int) -> int:
-    """Multiplies per DSP48 per cycle for operands of `bits` bits (WP486: 2 at <= 8; WP521: 4 at <= 4)."""
+def dsp_pack(bits: int, dsp_type: str = "DSP48E2") -> int:
+    """Multiplies per DSP48 per cycle for operands of `bits` bits.
+
+    2 at <= 8 bits (two products sharing an operand: WP486 on the DSP48E2; on the 25x18 DSP48E1
+    the RTL packs them with 16-bit fields, ohq.hw.rtl). 4 at <= 4 bits only on the 27x18 DSP48E2
+    (WP521): on the DSP48E1 four 8-bit fields fit only as 2 channels x 2 pixels with no guard
+    bits, which neither the paper's IP nor this RTL does, so it stays 2.
+    """
     if bits <= 4:
-        return 4
+        return 2 if dsp_type == "DSP48E1" else 4
     if bits <= 8:
         return 2
     return 1
@@ -148,20 +154,21 @@ def shift_add_luts(w_bits: int, a_bits: int) -> int:
     return width * (math.ceil(m1 / 2) + max(math.ceil(m2 / 2), 1)) + width
 
 
-def lut_mult_max_bits() -> int:
+def lut_mult_max_bits(dsp_type: str = "DSP48E2") -> int:
     """Fixed-point operands at or below this width also get LUT multipliers (narrow-operand MACs).
 
-    At 4 bits a DSP48 already packs 4 products; LUT multipliers pay off below that (a 3 x 3 MAC is
-    ~17 LUT6, a 2 x 2 MAC ~10).
+    On a DSP48E2 a DSP already packs 4 products at 4 bits, so LUT multipliers pay off below that
+    (a 3 x 3 MAC is ~17 LUT6, a 2 x 2 MAC ~10). A DSP48E1 packs only 2 at 4 bits, so 4-bit MACs
+    (~24 LUT6) get LUT multipliers too, as the RTL's <= 4-bit lanes do (ohq.hw.rtl).
     """
-    return 3
+    return 4 if dsp_type == "DSP48E1" else 3
 
 
 def dsp_core_macs_per_cycle(w_bits: int, a_bits: int, device: Device) -> float:
     """MACs/cycle of the fixed-point core: packed DSP48s, plus LUT multipliers for narrow operands."""
     bits = max(w_bits, a_bits)
-    macs = device.pe_dsp * dsp_pack(bits)
-    if bits <= lut_mult_max_bits():
+    macs = device.pe_dsp * dsp_pack(bits, device.dsp_type)
+    if bits <= lut_mult_max_bits(device.dsp_type):
         macs += device.pe_lut // lut_mult_luts(w_bits, a_bits)
     return float(macs)
 
@@ -177,7 +184,7 @@ def lut_core_macs_per_cycle(resource: Resource, w_bits: int, a_bits: int, device
 def vpe_macs_per_cycle(bits: int, device: Device, k: int = SVPE_PRODUCTS_PER_DSP) -> float:
     """MACs/cycle of n-BQ-NN's MAC-based VPE baseline: k² multipliers and k adders per k x k
     convolver, all on DSPs, so (k² + k) DSPs per k² MACs (packed at <= 8 bits)."""
-    return device.pe_dsp * k * k / (k * k + k) * dsp_pack(bits)
+    return device.pe_dsp * k * k / (k * k + k) * dsp_pack(bits, device.dsp_type)
 
 
 def balanced_sp2_share(device: Device, w_bits: int = 4, a_bits: int = 8) -> float:
@@ -186,7 +193,7 @@ def balanced_sp2_share(device: Device, w_bits: int = 4, a_bits: int = 8) -> floa
     P_DSP is the DSP core alone (its DSPs do not accumulate for the LUT core in the row-wise mix);
     P_LUT is the SP2 shift-add core on the LUT PE budget (MSQ, docs/design.md).
     """
-    p_dsp = device.pe_dsp * dsp_pack(max(w_bits, a_bits))
+    p_dsp = device.pe_dsp * dsp_pack(max(w_bits, a_bits), device.dsp_type)
     p_lut = device.pe_lut // shift_add_luts(w_bits, a_bits)
     return p_lut / (p_lut + p_dsp)
 
@@ -198,7 +205,7 @@ def macs_per_cycle(resource: Resource, w_bits: int, a_bits: int, device: Device)
     if resource in (Resource.SHIFT, Resource.SHIFT_ADD):
         return lut_core_macs_per_cycle(resource, w_bits, a_bits, device)
     if resource is Resource.DSP_LUT:
-        p_dsp = device.pe_dsp * dsp_pack(max(w_bits, a_bits))
+        p_dsp = device.pe_dsp * dsp_pack(max(w_bits, a_bits), device.dsp_type)
         p_lut = device.pe_lut // shift_add_luts(w_bits, a_bits)
         return float(p_dsp + p_lut)
     raise ValueError(f"no engine for resource {resource!r}")
@@ -208,7 +215,7 @@ def engine_resources(resource: Resource, w_bits: int, a_bits: int, device: Devic
     """(DSP slices, LUT6) the layer's engine occupies, shell LUTs included."""
     bits = max(w_bits, a_bits)
     if resource is Resource.DSP:
-        luts = device.pe_lut if bits <= lut_mult_max_bits() else 0
+        luts = device.pe_lut if bits <= lut_mult_max_bits(device.dsp_type) else 0
         return device.pe_dsp, device.shell_lut + luts
     if resource in (Resource.SHIFT, Resource.SHIFT_ADD):
         macs = lut_core_macs_per_cycle(resource, w_bits, a_bits, device)

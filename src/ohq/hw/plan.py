@@ -46,6 +46,7 @@ def as_plan(plan: Any, scheme: str = "uniform", a_bits: int | None = None) -> Pl
     if isinstance(plan, Plan):
         return plan
     if isinstance(plan, int) and not isinstance(plan, bool):
+        check_assignment(plan, plan if a_bits is None else a_bits, scheme, "plan")  # the IP's range first
         return Plan.from_short({"_default": plan}, scheme, a_bits)
     if isinstance(plan, tuple | list) and len(plan) == 3:
         return Plan.from_short({"_default": tuple(plan)}, scheme, a_bits)

@@ -5,7 +5,8 @@ A probe has a `name` and `measure(graph, assignments, device) -> list[LayerCost]
 
 - `fpga-model`: the accelerator model of `ohq.hw.cost` on a device profile;
 - `cpu`: the layer run on this host as a quantized op and timed (`ohq.hw.cpu_probe`);
-- `file`: per-layer figures measured on a real board (`ohq.hw.file_probe`).
+- `file`: per-layer figures measured on a real board (`ohq.hw.file_probe`);
+- `rtl`: the Verilog accelerator simulated with Verilator (`ohq.hw.rtl.probe`).
 """
 
 from __future__ import annotations
@@ -57,3 +58,4 @@ class FpgaModelProbe:
 
 # Registering the other probes (their modules import this one).
 from ohq.hw import cpu_probe, file_probe  # noqa: E402,F401  isort: skip
+from ohq.hw.rtl import probe as _rtl_probe  # noqa: E402,F401  isort: skip
