@@ -7,14 +7,15 @@ docs/export.md:
   codes are integers too and fit int8 up to pot 4 bit and sp2 5 bit; larger code sets (and
   16-bit layers) cannot be held and are refused with the layer's name.
 - bias: DequantizeLinear(int32 bias_int, s_in·step, axis 0): ohq's rounded integer bias.
-- activations: QuantizeLinear/DequantizeLinear with a uint8 zero point (ohq's activations are
-  asymmetric unsigned codes). onnxruntime's uint8 range is (0, 255); a b < 8-bit activation with
-  codes [0, 2^b - 1] keeps its scale and zero point and gets a Clip to
-  [s·(0 - z), s·(2^b - 1 - z)] after the DequantizeLinear: the same set of values, exactly.
-- between quantizers the ops run in float (Conv, Gemm, Add, Relu, MaxPool, GlobalAveragePool, …);
-  onnxruntime may fuse QDQ groups into integer kernels. Where ohq requantizes with a dyadic
-  m·2^-k and rounds half up, ONNX rescales in float32 and rounds half to even: the two can differ
-  by one code at a tie or where float32 rounding crosses one, hence a tolerance (docs/export.md).
+- activations: QuantizeLinear/DequantizeLinear with an int8 zero point z - 128 (codes q - 128: the
+  same real values; S8S8, which onnxruntime runs exactly with `session.qdqisint8allowed=1`, see
+  check.ORT_CONFIG). A b < 8-bit activation keeps scale and zero point and is clamped to its 2^b
+  codes by DQ → Clip → Q → DQ after the 8-bit Q/DQ pair: exactly the b-bit quantizer's values.
+- layout (_qdq_layout.hoist): onnxruntime's own, `DQ → Conv → Relu → Q`, shape ops between Q and
+  DQ, so every Conv/Gemm/Add fuses into QLinearConv/QGemm/QLinearAdd (tests/export).
+- ohq requantizes with a dyadic m·2^-k and rounds half up; ONNX rescales in float32 and rounds half
+  to even: the two can differ by one code at a tie or where float32 rounding crosses one, hence a
+  tolerance (docs/export.md).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from ohq.errors import OhqError
 from ohq.export._graphcheck import quantizers_in, require_input_shape
 from ohq.export._module import export_module
 from ohq.export._onnx import constants_to_initializers, finish, trace_to_onnx
+from ohq.export._qdq_layout import hoist
 from ohq.export._registry import Format, register_format
 from ohq.quant._registry import get_scheme
 from ohq.quant.dyadic import QParams
@@ -45,7 +47,8 @@ def _const(g, value: np.ndarray | float, dtype: torch.dtype):
 
 
 class _QdqAct(torch.autograd.Function):
-    """QuantizeLinear → DequantizeLinear (uint8), plus a Clip for activations below 8 bits."""
+    """QuantizeLinear → DequantizeLinear (int8), and for b < 8 bits a Clip re-quantized by a second
+    Q/DQ pair, so that every DequantizeLinear feeds its Conv/Gemm directly (_qdq_layout)."""
 
     @staticmethod
     def forward(ctx, x: Tensor, p: QParams) -> Tensor:
@@ -59,6 +62,7 @@ class _QdqAct(torch.autograd.Function):
             s32 = np.float32(p.scale)
             lo, hi = np.float32(-p.zero) * s32, np.float32(p.qmax - p.zero) * s32
             y = g.op("Clip", y, _const(g, lo, torch.float32), _const(g, hi, torch.float32))
+            y = g.op("DequantizeLinear", g.op("QuantizeLinear", y, s, z), s, z)
         y.setType(x.type())
         return y
 
@@ -130,7 +134,7 @@ def to_qdq(qmodel, input_shape: tuple[int, ...]) -> onnx.ModelProto:
     check_qdq(qmodel)
     module = export_module(qmodel, QdqQuantizers())
     model = trace_to_onnx(module, torch.zeros((1,) + tuple(input_shape[1:])), OPSET)
-    return finish(constants_to_initializers(model), "ohq quantized model, ONNX QDQ (docs/export.md)")
+    return finish(hoist(constants_to_initializers(model)), "ohq quantized model, ONNX QDQ (docs/export.md)")
 
 
 @register_format
