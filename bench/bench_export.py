@@ -5,7 +5,9 @@ reference executor vs the fake-quant model on the first --qonnx-samples images (
 Plans: W8A8, W4A4 with first/last layer at 8 bits, and every other layer at W4A4 under a W8A8
 default. Besides the logits it compares the codes of the last layer's input (check.drift): how
 many differ, by how much, and what of the logit difference they leave unexplained.
-Run: python bench/bench_export.py [--models mnist_cnn,mnist_resnet] [--qonnx-samples 500]
+--speed: onnx-qdq vs the FP32 ONNX model (torch.onnx of the float model) in onnxruntime, one
+intra-op thread, median seconds per batch of 256 and per single image, side by side.
+Run: python bench/bench_export.py [--models mnist_cnn,mnist_resnet] [--qonnx-samples 500] [--speed]
 """
 
 from __future__ import annotations
@@ -18,8 +20,16 @@ import torch
 
 from ohq.data import load_dataset
 from ohq.errors import OhqError
-from ohq.export.check import drift, ohq_last_input, ort_logits, output_layer, qonnx_logits
-from ohq.export.onnx_qdq import to_qdq
+from ohq.export._onnx import trace_to_onnx
+from ohq.export.check import (
+    drift,
+    ohq_last_input,
+    ort_logits,
+    ort_session,
+    output_layer,
+    qonnx_logits,
+)
+from ohq.export.onnx_qdq import session_config, to_qdq
 from ohq.export.qonnx import to_qonnx
 from ohq.models import load_model
 from ohq.models.shipped import SHIPPED, weights_dir
@@ -32,11 +42,51 @@ def plans(layer_names: list[str]) -> dict[str, Plan]:
             "alt W4A4/W8A8": Plan(QuantSpec(8, 8), {n: QuantSpec(4, 4) for n in layer_names[1::2]})}
 
 
+def _median_seconds(sess, x, reps: int) -> float:
+    name = sess.get_inputs()[0].name
+    feed = {name: x.numpy()}
+    sess.run(None, feed)  # warm-up
+    times = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        sess.run(None, feed)
+        times.append(time.perf_counter() - t0)
+    return sorted(times)[len(times) // 2]
+
+
+def speed(name: str, net, q, shape, x) -> dict:
+    """onnx-qdq vs FP32 ONNX in onnxruntime (1 thread): median s per batch of 256 and per image."""
+    sample = torch.zeros((1,) + tuple(shape[1:]))
+    fp32, qdq = trace_to_onnx(net, sample, 17), to_qdq(q, shape)
+    row = {"model": name, "qdq_config": session_config(q)}
+    # qdq: the session config the model carries (exact); u8s8: onnxruntime's x86 default
+    for kind, model, config in (("fp32", fp32, {}), ("qdq", qdq, None), ("u8s8", qdq, {})):
+        sess = ort_session(model, threads=1, config=config)
+        row[f"{kind}_batch256_s"] = _median_seconds(sess, x[:256], 11)
+        row[f"{kind}_image_s"] = _median_seconds(sess, x[:1], 201)
+    for kind in ("qdq", "u8s8"):
+        for size in ("batch256", "image"):
+            row[f"{kind}_ratio_{size}"] = row[f"fp32_{size}_s"] / row[f"{kind}_{size}_s"]
+    return row
+
+
+def print_speed(rows: list[dict]) -> None:
+    print("| model | size | FP32 ONNX (ms) | QDQ as exported (ms) | FP32/QDQ | QDQ, u8s8 default (ms) "
+          "| FP32/u8s8 |")
+    print("|---|---|---:|---:|---:|---:|---:|")
+    for r in rows:
+        for size, label in (("batch256", "batch 256"), ("image", "1 image")):
+            print(f"| {r['model']} | {label} | {1e3 * r[f'fp32_{size}_s']:.3f} | {1e3 * r[f'qdq_{size}_s']:.3f} | "
+                  f"{r[f'qdq_ratio_{size}']:.2f}× | {1e3 * r[f'u8s8_{size}_s']:.3f} | "
+                  f"{r[f'u8s8_ratio_{size}']:.2f}× |")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--models", default="mnist_cnn,mnist_resnet,mnist_mobilenet_v2")
     ap.add_argument("--qonnx-samples", type=int, default=300)
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--speed", action="store_true", help="only the onnx-qdq vs FP32 speed table (W8A8)")
     args = ap.parse_args()
     train, test = load_dataset("mnist", "train"), load_dataset("mnist", "test")
     calib = train.x[torch.randperm(len(train), generator=torch.Generator().manual_seed(0))[:256]]
@@ -47,6 +97,9 @@ def main() -> None:
             continue
         net = load_model(name).model.eval()
         shape = SHIPPED[name].input_shape
+        if args.speed:
+            rows.append(speed(name, net, quantize(net, Plan(QuantSpec(8, 8)), calib), shape, test.x))
+            continue
         names = list(quantize(net, Plan(QuantSpec(8, 8)), calib[:32]).layers)
         for label, plan in plans(names).items():
             q = quantize(net, plan, calib)
@@ -72,6 +125,9 @@ def main() -> None:
             print(f"# {name} {label} done", flush=True)
     if args.json:
         print(json.dumps(rows, indent=2))
+        return
+    if args.speed:
+        print_speed(rows)
         return
     print("| model | plan | format | samples | argmax agreement | max |Δ| (LSB) | samples within 1 LSB "
           "| last-layer input codes differing | max |Δq| | unexplained (LSB) |")

@@ -77,3 +77,25 @@ def test_codes_beyond_int8_are_refused(mnist):
     q = quantize(load_model("mnist_cnn").model.eval(), plan, mnist[0][:32])
     with pytest.raises(OhqError, match=r"'features.1.0'.*sp2.*int8"):
         to_qdq(q, MNIST_SHAPE)
+
+
+@needs_mnist_cnn
+def test_session_config_asks_for_s8s8_only_where_u8s8_could_saturate(q8, mnist):
+    """8-bit weights × 8-bit inputs can overflow u8·s8 int16 pair sums (AVX2): the model asks for
+    S8S8 kernels; 7-bit activations cannot (2·127·127 < 2^15), so onnxruntime's default is exact."""
+    import json
+
+    from ohq.export.onnx_qdq import CONFIG_KEY, S8S8, session_config
+    from ohq.models import load_model
+
+    assert session_config(q8) == S8S8
+    props = {p.key: p.value for p in to_qdq(q8, MNIST_SHAPE).metadata_props}
+    assert json.loads(props[CONFIG_KEY]) == S8S8
+    q7 = quantize(load_model("mnist_cnn").model.eval(), Plan(QuantSpec(8, 7)), mnist[0])
+    assert session_config(q7) == {}
+    x = mnist[1].x[:N_ORT]
+    with torch.no_grad():
+        ref = q7.to_integer()(x)
+    _, q_ref = ohq_last_input(q7, x)
+    got, q_got = ort_logits(to_qdq(q7, MNIST_SHAPE), x, last_input=output_layer(q7))
+    assert_agrees("mnist_cnn", q7, drift(q7, ref, got, q_ref, q_got), argmax=0.99)

@@ -64,20 +64,26 @@ def _codes(values: np.ndarray, layer: QuantLayer) -> Tensor:
     return recover(torch.from_numpy(np.ascontiguousarray(values, np.float32)), layer.inp)
 
 
-# onnxruntime converts int8 QDQ activations to uint8 on x86 unless told otherwise; its AVX2 u8·s8
-# kernel then saturates pairs of products of 8-bit weights (docs/export.md, "onnx-qdq").
-ORT_CONFIG = {"session.qdqisint8allowed": "1"}
+def ort_session(model: onnx.ModelProto, level: str = "ORT_ENABLE_EXTENDED", optimized: str | None = None,
+                threads: int | None = None, config: dict[str, str] | None = None):
+    """An onnxruntime CPU session of `model` with the session config ohq wrote into its metadata
+    (onnx_qdq.session_config) unless `config` is given; `optimized`: where to save the graph
+    onnxruntime actually runs (its fused integer kernels); `threads`: intra-op threads."""
+    import json
 
-
-def ort_session(model: onnx.ModelProto, level: str = "ORT_ENABLE_EXTENDED", optimized: str | None = None):
-    """An onnxruntime CPU session of `model` with ORT_CONFIG; `optimized`: where to save the
-    graph onnxruntime actually runs (its fused integer kernels)."""
     import onnxruntime as ort
 
+    from ohq.export.onnx_qdq import CONFIG_KEY
+
+    if config is None:
+        props = {p.key: p.value for p in model.metadata_props}
+        config = json.loads(props.get(CONFIG_KEY, "{}"))
     so = ort.SessionOptions()
-    for key, value in ORT_CONFIG.items():
+    for key, value in config.items():
         so.add_session_config_entry(key, value)
     so.graph_optimization_level = getattr(ort.GraphOptimizationLevel, level)
+    if threads is not None:
+        so.intra_op_num_threads = threads
     if optimized is not None:
         so.optimized_model_filepath = str(optimized)
     return ort.InferenceSession(model.SerializeToString(), so, providers=["CPUExecutionProvider"])

@@ -8,8 +8,9 @@ docs/export.md:
   16-bit layers) cannot be held and are refused with the layer's name.
 - bias: DequantizeLinear(int32 bias_int, s_in·step, axis 0): ohq's rounded integer bias.
 - activations: QuantizeLinear/DequantizeLinear with an int8 zero point z - 128 (codes q - 128: the
-  same real values; S8S8, which onnxruntime runs exactly with `session.qdqisint8allowed=1`, see
-  check.ORT_CONFIG). A b < 8-bit activation keeps scale and zero point and is clamped to its 2^b
+  same real values). onnxruntime on x86 turns them into u8·s8 kernels, which saturate on AVX2 for
+  8-bit weights × 8-bit inputs; such a model carries `session.qdqisint8allowed=1` (exact S8S8
+  kernels) in its metadata_props (`session_config`), which check.ort_session applies. A b < 8-bit activation keeps scale and zero point and is clamped to its 2^b
   codes by DQ → Clip → Q → DQ after the 8-bit Q/DQ pair: exactly the b-bit quantizer's values.
 - layout (_qdq_layout.hoist): onnxruntime's own, `DQ → Conv → Relu → Q`, shape ops between Q and
   DQ, so every Conv/Gemm/Add fuses into QLinearConv/QGemm/QLinearAdd (tests/export).
@@ -20,6 +21,7 @@ docs/export.md:
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -130,11 +132,33 @@ def check_qdq(qmodel) -> None:
                            "onnxruntime's QuantizeLinear holds at most 8 (uint8); use 8-bit activations")
 
 
+_PAIR_MAX = (1 << 15) - 1
+S8S8 = {"session.qdqisint8allowed": "1"}
+CONFIG_KEY = "ohq.onnxruntime_session_config"
+
+
+def u8s8_exact(qmodel) -> bool:
+    """Whether onnxruntime's x86 u8·s8 kernels are exact for every layer: on AVX2 without VNNI they
+    add pairs of u8·s8 products in int16 (vpmaddubsw), which saturates above 2^15 - 1."""
+    for layer in qmodel.layers.values():
+        if layer.integer_ok and 2 * int(layer.codes.abs().max()) * layer.inp.qmax > _PAIR_MAX:
+            return False
+    return True
+
+
+def session_config(qmodel) -> dict[str, str]:
+    """The onnxruntime session config entries the model needs to run exactly (also written into
+    the model's metadata_props as JSON under CONFIG_KEY): S8S8 kernels where u8·s8 would saturate."""
+    return {} if u8s8_exact(qmodel) else dict(S8S8)
+
+
 def to_qdq(qmodel, input_shape: tuple[int, ...]) -> onnx.ModelProto:
     check_qdq(qmodel)
     module = export_module(qmodel, QdqQuantizers())
     model = trace_to_onnx(module, torch.zeros((1,) + tuple(input_shape[1:])), OPSET)
-    return finish(hoist(constants_to_initializers(model)), "ohq quantized model, ONNX QDQ (docs/export.md)")
+    model = hoist(constants_to_initializers(model))
+    onnx.helper.set_model_props(model, {CONFIG_KEY: json.dumps(session_config(qmodel))})
+    return finish(model, "ohq quantized model, ONNX QDQ (docs/export.md)")
 
 
 @register_format
@@ -151,4 +175,5 @@ class OnnxQdq(Format):
         shape = require_input_shape(opts, self.name)
         model = to_qdq(qmodel, shape)
         onnx.save(model, str(out))
-        return {"nodes": len(model.graph.node), "opset": OPSET}
+        return {"nodes": len(model.graph.node), "opset": OPSET,
+                "onnxruntime_session_config": session_config(qmodel)}
