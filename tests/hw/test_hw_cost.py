@@ -142,4 +142,5 @@ def test_pr_schedule_groups_and_costs():
 
 
 def test_probe_registry():
-    assert list_probes() == ["fpga-model", "cpu", "file"]
+    assert list_probes()[0] == "fpga-model"  # the default comes first
+    assert {"cpu", "file"} <= set(list_probes())

@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from ohq.models import create_model
-from ohq.models._registry import _MODELS
+from ohq.models._registry import MODELS
 
 # width knobs that keep every zoo model small and fast at 1x32x32
 SMALL = {
@@ -41,4 +41,4 @@ def small_model(name: str, seed: int = 0) -> nn.Module:
 
 
 def _builder(name: str):
-    return _MODELS[name]
+    return MODELS.get(name)

@@ -1,4 +1,4 @@
-"""The export format registry: a name → handler dict filled by a class decorator (STYLE 1, 6).
+"""The export format registry: `@register_format("name")` on a `Format` handler class (STYLE 1, 6).
 
 A handler says what it writes (`kind`: "file" or "dir"), which layers it cannot express
 (`check`, one OhqError naming the layer and why) and how it writes them (`write`).
@@ -7,12 +7,9 @@ A handler says what it writes (`kind`: "file" or "dir"), which layers it cannot 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
-from ohq.errors import OhqError
-
-T = TypeVar("T")
-_FORMATS: dict[str, Format] = {}
+from ohq.registry import Registry
 
 
 class Format:
@@ -31,20 +28,14 @@ class Format:
         raise NotImplementedError
 
 
-def register_format(cls: type[T]) -> type[T]:
-    handler = cls()
-    if handler.name in _FORMATS:
-        raise RuntimeError(f"export format {handler.name!r} registered twice")
-    _FORMATS[handler.name] = handler
-    return cls
+FORMATS: Registry[Format] = Registry("export format", instantiate=True, plural="formats")
+register_format = FORMATS.register
 
 
 def get_format(name: str) -> Format:
     """The handler of export format `name`; OhqError naming the known formats otherwise."""
-    if name not in _FORMATS:
-        raise OhqError(f"unknown export format {name!r}; known formats: {', '.join(list_formats())}")
-    return _FORMATS[name]
+    return FORMATS.get(name)
 
 
 def list_formats() -> list[str]:
-    return sorted(_FORMATS)
+    return FORMATS.names()

@@ -167,9 +167,8 @@ def write_c(qmodel, out: Path, input_shape: tuple[int, ...]) -> list[str]:
     return files + ["ohq_model.h"]
 
 
-@register_format
+@register_format("c")
 class CHeaders(Format):
-    name = "c"
     kind = "dir"
     description = "C headers of integer weights, biases, multipliers/shifts + a C reference layer"
 

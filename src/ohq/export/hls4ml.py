@@ -132,9 +132,8 @@ def finn_folding(qmodel, input_shape: tuple[int, ...], device: str = DEFAULT_DEV
     return doc
 
 
-@register_format
+@register_format("hls4ml")
 class Hls4ml(Format):
-    name = "hls4ml"
     kind = "dir"
     description = "hls4ml config JSON + FINN-style folding JSON"
 

@@ -161,9 +161,8 @@ def to_qdq(qmodel, input_shape: tuple[int, ...]) -> onnx.ModelProto:
     return finish(model, "ohq quantized model, ONNX QDQ (docs/export.md)")
 
 
-@register_format
+@register_format("onnx-qdq")
 class OnnxQdq(Format):
-    name = "onnx-qdq"
     kind = "file"
     suffix = ".onnx"
     description = "ONNX with QuantizeLinear/DequantizeLinear pairs, for onnxruntime"

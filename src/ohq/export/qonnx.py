@@ -101,9 +101,8 @@ def to_qonnx(qmodel, input_shape: tuple[int, ...]) -> onnx.ModelProto:
     return model
 
 
-@register_format
+@register_format("qonnx")
 class Qonnx(Format):
-    name = "qonnx"
     kind = "file"
     suffix = ".onnx"
     description = "ONNX with QONNX Quant nodes (FINN / hls4ml front end)"

@@ -76,8 +76,6 @@ def _quantized_module(layer: Layer, fmod: nn.Module) -> nn.Module:
 class CpuProbe:
     """Times each layer on this host; bit-widths map to the INT8 or FP32 kernel (see module doc)."""
 
-    name = "cpu"
-
     def __init__(self, threads: int = 1, warmup: int = 3, repeats: int = 15) -> None:
         self.threads = threads
         self.warmup = warmup

@@ -113,8 +113,6 @@ def read_probe_file(path: str | Path) -> tuple[dict[tuple[str, int, str], dict],
 class FileProbe:
     """Per-layer figures from a board, looked up by (layer, w_bits, scheme)."""
 
-    name = "file"
-
     def __init__(self, path: str | Path | None = None) -> None:
         if path is None:
             raise OhqError("the file probe needs a probe file (--probe-file F)")

@@ -13,11 +13,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol
 
-from ohq.errors import OhqError
 from ohq.graph import LayerGraph
 from ohq.hw.cost import LayerCost, layer_cost
 from ohq.hw.device import Device
 from ohq.hw.plan import Assignment, scheme_resource
+from ohq.registry import Registry
 
 
 class Probe(Protocol):
@@ -28,38 +28,22 @@ class Probe(Protocol):
     ) -> list[LayerCost]: ...
 
 
-_PROBES: dict[str, Callable[..., Probe]] = {}
-
-
-def register_probe(name: str):
-    """Class decorator: register a probe class under `name` (its options are __init__ keywords)."""
-
-    def wrap(cls):
-        if name in _PROBES:
-            raise RuntimeError(f"probe {name!r} registered twice")
-        cls.name = name
-        _PROBES[name] = cls
-        return cls
-
-    return wrap
+PROBES: Registry[Callable[..., Probe]] = Registry("probe", sort=False)  # default first
+register_probe = PROBES.register
 
 
 def list_probes() -> list[str]:
-    return list(_PROBES)
+    return PROBES.names()
 
 
 def get_probe(name: str, **opts) -> Probe:
     """A probe instance by name, with its options (e.g. `get_probe("file", path="m.csv")`)."""
-    if name not in _PROBES:
-        raise OhqError(f"unknown probe {name!r}; known probes: {', '.join(list_probes())}")
-    return _PROBES[name](**opts)
+    return PROBES.create(name, **opts)
 
 
 @register_probe("fpga-model")
 class FpgaModelProbe:
     """The cycle-level model of the OHQ accelerator (seed 003 appendix B) on the device profile."""
-
-    name = "fpga-model"
 
     def measure(
         self, graph: LayerGraph, assignments: dict[str, Assignment], device: Device

@@ -1,4 +1,4 @@
-"""Model registry in the timm style: `@register_model` on a builder, `create_model(name)` to build."""
+"""Model registry in the timm style: `@register_model("name")` on a builder, `create_model(name)`."""
 
 from __future__ import annotations
 
@@ -6,26 +6,17 @@ from collections.abc import Callable
 
 from torch import nn
 
-from ohq.errors import OhqError
+from ohq.registry import Registry
 
-_MODELS: dict[str, Callable[..., nn.Module]] = {}
-
-
-def register_model(fn: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
-    """Register a model builder under its function name."""
-    if fn.__name__ in _MODELS:
-        raise RuntimeError(f"model {fn.__name__!r} registered twice")
-    _MODELS[fn.__name__] = fn
-    return fn
+MODELS: Registry[Callable[..., nn.Module]] = Registry("model")
+register_model = MODELS.register
 
 
 def list_models() -> list[str]:
     """Names of every registered zoo model, sorted."""
-    return sorted(_MODELS)
+    return MODELS.names()
 
 
 def create_model(name: str, **kwargs) -> nn.Module:
     """Build zoo model `name` (untrained) with builder keyword arguments such as `num_classes`."""
-    if name not in _MODELS:
-        raise OhqError(f"unknown model {name!r}; zoo models: {', '.join(list_models())}")
-    return _MODELS[name](**kwargs)
+    return MODELS.create(name, **kwargs)

@@ -61,7 +61,7 @@ class AlexNet(nn.Module):
         return self.classifier(self.flatten(self.avgpool(self.features(x))))
 
 
-@register_model
+@register_model("alexnet")
 def alexnet(num_classes: int = 1000, in_channels: int = 3, small_input: bool = False) -> AlexNet:
     """AlexNet: 61,100,840 parameters and 0.714 GMACs at 1000 classes, 224 px."""
     return AlexNet(num_classes=num_classes, in_channels=in_channels, small_input=small_input)

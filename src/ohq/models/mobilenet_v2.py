@@ -87,7 +87,7 @@ class MobileNetV2(nn.Module):
         return self.classifier(self.flatten(self.avgpool(self.features(x))))
 
 
-@register_model
+@register_model("mobilenet_v2")
 def mobilenet_v2(
     num_classes: int = 1000,
     in_channels: int = 3,

@@ -154,7 +154,7 @@ class MobileNetV3(nn.Module):
         return self.classifier(self.flatten(self.avgpool(self.features(x))))
 
 
-@register_model
+@register_model("mobilenet_v3_large")
 def mobilenet_v3_large(
     num_classes: int = 1000,
     in_channels: int = 3,

@@ -132,7 +132,7 @@ def _resnet(
     return ResNet(block, layers, **kwargs)
 
 
-@register_model
+@register_model("resnet18")
 def resnet18(
     num_classes: int = 1000, in_channels: int = 3, small_input: bool = False, width: int = 64
 ) -> ResNet:
@@ -147,7 +147,7 @@ def resnet18(
     )
 
 
-@register_model
+@register_model("resnet50")
 def resnet50(
     num_classes: int = 1000, in_channels: int = 3, small_input: bool = False, width: int = 64
 ) -> ResNet:

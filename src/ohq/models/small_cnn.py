@@ -34,7 +34,7 @@ class SmallCNN(nn.Module):
         return self.fc(self.flatten(self.avgpool(self.features(x))))
 
 
-@register_model
+@register_model("small_cnn")
 def small_cnn(num_classes: int = 10, in_channels: int = 1) -> SmallCNN:
     """SmallCNN: 61,050 parameters and 3.7 MMACs at 10 classes, 1x28x28."""
     return SmallCNN(num_classes=num_classes, in_channels=in_channels)

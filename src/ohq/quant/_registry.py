@@ -1,4 +1,4 @@
-"""The scheme and observer registries: a name → handler dict each, filled by decorators (STYLE 1, 6).
+"""The scheme and observer registries (STYLE 1, 6): a handler instance per name.
 
 >>> get_scheme("sp2").resource
 <Resource.SHIFT_ADD: 'shift-add'>
@@ -6,53 +6,36 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any
 
-from ohq.errors import OhqError
+from ohq.registry import Registry
 
 if TYPE_CHECKING:
     from ohq.quant.observers import Observer
     from ohq.quant.scheme import Scheme
 
-_SCHEMES: dict[str, Scheme] = {}
-_OBSERVERS: dict[str, Observer] = {}
-T = TypeVar("T")
-
-
-def register_scheme(cls: type[T]) -> type[T]:
-    """Class decorator: instantiate the scheme handler and register it under its `name`."""
-    handler = cls()
-    if handler.name in _SCHEMES:
-        raise RuntimeError(f"scheme {handler.name!r} registered twice")
-    _SCHEMES[handler.name] = handler
-    return cls
-
-
-def register_observer(cls: type[T]) -> type[T]:
-    """Class decorator: instantiate the scale-fitting observer and register it under its `name`."""
-    handler = cls()
-    if handler.name in _OBSERVERS:
-        raise RuntimeError(f"observer {handler.name!r} registered twice")
-    _OBSERVERS[handler.name] = handler
-    return cls
+SCHEMES: Registry[Scheme] = Registry("scheme", instantiate=True)
+OBSERVERS: Registry[Observer] = Registry("observer", instantiate=True)
+register_scheme = SCHEMES.register
+register_observer = OBSERVERS.register
 
 
 def get_scheme(name: str) -> Scheme:
     """The handler of number scheme `name`; OhqError naming the known schemes otherwise."""
-    if name not in _SCHEMES:
-        raise OhqError(f"unknown scheme {name!r}; known schemes: {', '.join(list_schemes())}")
-    return _SCHEMES[name]
+    return SCHEMES.get(name)
 
 
 def list_schemes() -> list[str]:
-    return sorted(_SCHEMES)
+    return SCHEMES.names()
 
 
 def get_observer(name: str) -> Observer:
-    if name not in _OBSERVERS:
-        raise OhqError(f"unknown observer {name!r}; known observers: {', '.join(list_observers())}")
-    return _OBSERVERS[name]
+    return OBSERVERS.get(name)
 
 
 def list_observers() -> list[str]:
-    return sorted(_OBSERVERS)
+    return OBSERVERS.names()
+
+
+__all__: list[Any] = ["OBSERVERS", "SCHEMES", "get_observer", "get_scheme", "list_observers",
+                      "list_schemes", "register_observer", "register_scheme"]

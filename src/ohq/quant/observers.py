@@ -57,11 +57,10 @@ def _minmax_scale(w: Tensor, scheme: Scheme, bits: int) -> Tensor:
     return (top / scheme.max_positive(bits)).clamp_min(_TINY)
 
 
-@register_observer
+@register_observer("minmax")
 class MinMax(Observer):
     """Cover the whole observed range: max|w| per row, [min, max] per activation tensor."""
 
-    name = "minmax"
 
     def weight_scale(self, w: Tensor, scheme: Scheme, bits: int) -> Tensor:
         return _minmax_scale(w, scheme, bits)
@@ -70,11 +69,10 @@ class MinMax(Observer):
         return float(x.min()), float(x.max())
 
 
-@register_observer
+@register_observer("percentile")
 class Percentile(Observer):
     """Clip to the 99.9th percentile of |w| per row; to the 0.1/99.9 percentiles of activations."""
 
-    name = "percentile"
 
     def weight_scale(self, w: Tensor, scheme: Scheme, bits: int) -> Tensor:
         top = torch.quantile(w.abs(), PERCENTILE, dim=1)
@@ -85,11 +83,10 @@ class Percentile(Observer):
         return float(torch.quantile(x, 1 - PERCENTILE)), float(torch.quantile(x, PERCENTILE))
 
 
-@register_observer
+@register_observer("mse")
 class MSE(Observer):
     """Shrink the min-max range by the ratio (of `MSE_GRID`) with the least squared error."""
 
-    name = "mse"
 
     def weight_scale(self, w: Tensor, scheme: Scheme, bits: int) -> Tensor:
         base = _minmax_scale(w, scheme, bits)

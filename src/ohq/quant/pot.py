@@ -12,9 +12,8 @@ from ohq.quant.resource import Resource
 from ohq.quant.scheme import Scheme
 
 
-@register_scheme
+@register_scheme("pot")
 class PowerOfTwo(Scheme):
-    name = "pot"
     resource = Resource.SHIFT
     allowed_bits = (2, 3, 4, 5)
     description = "power-of-two, n-BQ-NN (one shift per product)"

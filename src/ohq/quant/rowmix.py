@@ -37,9 +37,8 @@ def sp2_rows(w: Tensor, rho: float) -> Tensor:
     return mask
 
 
-@register_scheme
+@register_scheme("rowmix")
 class RowMix(Scheme):
-    name = "rowmix"
     resource = Resource.DSP_LUT
     allowed_bits = (2, 3, 4, 5, 6, 7, 8)
     description = "row-wise mix of SP2 (LUT core) and fixed-point (DSP core), MSQ"

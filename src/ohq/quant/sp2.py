@@ -20,9 +20,8 @@ def sp2_split(bits: int) -> tuple[int, int]:
     return (m + 1) // 2, m // 2
 
 
-@register_scheme
+@register_scheme("sp2")
 class SP2(Scheme):
-    name = "sp2"
     resource = Resource.SHIFT_ADD
     allowed_bits = (2, 3, 4, 5, 6, 7, 8)
     description = "sum of two powers of two, MSQ (two shifts and an add on LUTs)"

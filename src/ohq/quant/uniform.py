@@ -12,9 +12,8 @@ from ohq.quant.resource import Resource
 from ohq.quant.scheme import Scheme
 
 
-@register_scheme
+@register_scheme("uniform")
 class FixedPoint(Scheme):
-    name = "uniform"
     resource = Resource.DSP
     allowed_bits = (2, 3, 4, 5, 6, 7, 8, 16)
     description = "fixed-point, symmetric per output channel (DSP multiply)"

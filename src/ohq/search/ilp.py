@@ -25,6 +25,7 @@ import numpy as np
 from scipy.optimize import Bounds, LinearConstraint, milp
 
 from ohq.errors import OhqError
+from ohq.search._registry import register_search
 
 METRICS = {"size_mib": "MiB", "latency_ms": "ms", "energy_mj": "mJ", "bram18k": "BRAM18K"}
 
@@ -81,6 +82,7 @@ class Allocation:
     extra: dict = field(default_factory=dict)
 
 
+@register_search("ilp")
 def solve(
     table: CostTable,
     value: np.ndarray,

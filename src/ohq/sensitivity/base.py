@@ -7,8 +7,8 @@ layer, larger = more sensitive) and `seconds_` (wall time of `fit`). An optional
 `callback(done, total)` parameter reports progress (nothing here prints).
 
 >>> from ohq.sensitivity import list_methods  # the package registers the methods
->>> list_methods()
-['hessian', 'layerwise', 'mqe']
+>>> {"hessian", "layerwise", "mqe"} <= set(list_methods())
+True
 """
 
 from __future__ import annotations
@@ -25,33 +25,20 @@ from torch.nn import functional as F
 
 from ohq.errors import OhqError
 from ohq.graph import layer_graph
+from ohq.registry import Registry
 
-_METHODS: dict[str, type[SensitivityMethod]] = {}
-
-
-def register_method(name: str) -> Callable[[type[SensitivityMethod]], type[SensitivityMethod]]:
-    """Class decorator: make a `SensitivityMethod` subclass available as `name`."""
-
-    def deco(cls: type[SensitivityMethod]) -> type[SensitivityMethod]:
-        if name in _METHODS:
-            raise RuntimeError(f"sensitivity method {name!r} registered twice")
-        cls.name = name
-        _METHODS[name] = cls
-        return cls
-
-    return deco
+METHODS: Registry[type[SensitivityMethod]] = Registry("sensitivity method")
+register_method = METHODS.register
 
 
 def list_methods() -> list[str]:
     """Names of every registered sensitivity method, sorted."""
-    return sorted(_METHODS)
+    return METHODS.names()
 
 
 def get_method(name: str, **params) -> SensitivityMethod:
     """A new, unfitted instance of method `name` with the given parameters."""
-    if name not in _METHODS:
-        raise OhqError(f"unknown sensitivity method {name!r}; use one of {', '.join(list_methods())}")
-    return _METHODS[name](**params)
+    return METHODS.create(name, **params)
 
 
 class SensitivityMethod:
