@@ -57,6 +57,7 @@ class Request:
     tie_residual: bool = False
     pin_first_last: int | None = None
     seed: int = 0
+    scale: str = "float"  # "po2": power-of-two scales (ohq.quant.po2), for hls4ml/FINN bit-exactness
 
     def __post_init__(self) -> None:
         if self.objective not in OBJECTIVES:
@@ -199,7 +200,7 @@ class Prepared:
         req = self.req
 
         def spec(b: int) -> QuantSpec:
-            return QuantSpec(b, b if req.a_bits is None else req.a_bits, req.scheme)
+            return QuantSpec(b, b if req.a_bits is None else req.a_bits, req.scheme, scale=req.scale)
 
         if isinstance(bits, int):
             return Plan(spec(bits))

@@ -129,15 +129,20 @@ def quantize(
     tie_residual: Annotated[bool, typer.Option(help="Give layers meeting at a residual add one bit-width.")] = False,
     pin_first_last: Annotated[int | None, typer.Option(help="Pin the first and last layer to these bits.")] = None,
     seed: Annotated[int, typer.Option(help="Seed for data order, masks and distillation.")] = 0,
+    scale: Annotated[str, typer.Option(help="float, or po2: power-of-two scales (bit-exact hls4ml).")] = "float",
     force: ForceOpt = False,
     json: JsonOpt = False,
 ) -> None:
     """Decide every layer's bit-width from sensitivity and hardware cost, build it, and report."""
+    from ohq.quant.po2 import SCALES
+
+    if scale not in SCALES:  # before minutes of pipeline
+        raise OhqError(f"--scale must be one of {', '.join(SCALES)}, got {scale!r}")
     req = Request(
         model, weights, parse_shape(input) if input else None, data, device, probe, probe_file,
         parse_bits(bits), a_bits, scheme, objective, sensitivity, size_mib, size_ratio, latency_ms,
         energy_mj, bram18k, beta, gamma, samples, calib, tie_residual=tie_residual,
-        pin_first_last=pin_first_last, seed=seed,
+        pin_first_last=pin_first_last, seed=seed, scale=scale,
     )
     run_and_write(req, out, force, json)
 
