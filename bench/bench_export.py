@@ -81,12 +81,46 @@ def print_speed(rows: list[dict]) -> None:
                   f"{r[f'u8s8_ratio_{size}']:.2f}× |")
 
 
+def hls4ml_rows(name: str, net, calib, test, n: int, cache: str) -> list[dict]:
+    """hls4ml's C simulation of `ohq export --format hls4ml` vs ohq's integer engine (W8A8), with
+    fitted and with power-of-two scales, on the first n test images."""
+    import tempfile
+
+    from ohq.export import export
+    from ohq.export.hls_sim import hls4ml_compiled, hls4ml_logits
+
+    rows = []
+    shape = SHIPPED[name].input_shape
+    for scale in ("po2", "float"):
+        q = quantize(net, Plan(QuantSpec(8, 8, scale=scale)), calib)
+        with tempfile.TemporaryDirectory() as tmp:
+            export(q, "hls4ml", f"{tmp}/hls", input_shape=shape)
+            hls, compile_s = hls4ml_compiled(f"{tmp}/hls", cache)
+        x = test.x[:n]
+        t0 = time.perf_counter()
+        got = hls4ml_logits(hls, q, x)
+        predict_s = time.perf_counter() - t0
+        with torch.no_grad():
+            ref = q.to_integer()(x).to(torch.float64)
+            top1 = float((ref.argmax(1) == test.y[:n]).double().mean())
+        rows.append({"model": name, "scale": scale, "samples": n, "compile_s": round(compile_s, 1),
+                     "predict_s": round(predict_s, 1), "bit_exact": float((got == ref).all(1).double().mean()),
+                     "argmax_agreement": float((got.argmax(1) == ref.argmax(1)).double().mean()),
+                     "max_abs_diff": float((got - ref).abs().max()), "ohq_top1": top1,
+                     "hls4ml_top1": float((got.argmax(1) == test.y[:n]).double().mean())})
+        print(f"# hls4ml {name} {scale}: {rows[-1]}", flush=True)
+    return rows
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--models", default="mnist_cnn,mnist_resnet,mnist_mobilenet_v2")
     ap.add_argument("--qonnx-samples", type=int, default=300)
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--speed", action="store_true", help="only the onnx-qdq vs FP32 speed table (W8A8)")
+    ap.add_argument("--hls4ml", type=int, default=0, metavar="N",
+                    help="only hls4ml's C simulation vs ohq on N test images (W8A8, po2 and float scales)")
+    ap.add_argument("--hls4ml-cache", default=".hls4ml_cache", help="compiled hls4ml projects")
     args = ap.parse_args()
     train, test = load_dataset("mnist", "train"), load_dataset("mnist", "test")
     calib = train.x[torch.randperm(len(train), generator=torch.Generator().manual_seed(0))[:256]]
@@ -97,6 +131,9 @@ def main() -> None:
             continue
         net = load_model(name).model.eval()
         shape = SHIPPED[name].input_shape
+        if args.hls4ml:
+            rows += hls4ml_rows(name, net, calib, test, args.hls4ml, args.hls4ml_cache)
+            continue
         if args.speed:
             rows.append(speed(name, net, quantize(net, Plan(QuantSpec(8, 8)), calib), shape, test.x))
             continue
@@ -128,6 +165,9 @@ def main() -> None:
         return
     if args.speed:
         print_speed(rows)
+        return
+    if args.hls4ml:
+        print(json.dumps(rows, indent=2))
         return
     print("| model | plan | format | samples | argmax agreement | max |Δ| (LSB) | samples within 1 LSB "
           "| last-layer input codes differing | max |Δq| | unexplained (LSB) |")
