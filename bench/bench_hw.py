@@ -1,9 +1,9 @@
 """Figures of the hardware model (issue "Hardware awareness"): run `python bench/bench_hw.py`.
 
-1. INT8 latency on xc7z020 against the OHQ paper (seed 003 Table 1), one parameter set.
+1. INT8 latency on xc7z020 against the OHQ paper (Table 1), one parameter set.
 2. INT4 / INT8 and mixed 4/8 / INT8 latency ratios (mixed: the largest layers, half the weights,
    at 4 bits, as a size-constrained ILP tends to choose).
-3. PoT on the SVPE vs the 16-bit MAC VPE, AlexNet with 3-bit weights on zcu102 (seed 002: 2.9x).
+3. PoT on the SVPE vs the 16-bit MAC VPE, AlexNet with 3-bit weights on zcu102 (n-BQ-NN: 2.9x).
 4. Balanced SP2 share rho per device; layer-wise PR cost of the mixed ResNet-18 plan.
 5. How long the model takes: ResNet-50, every layer at six bit-widths.
 """
@@ -73,7 +73,7 @@ def main() -> None:
               for x in alex.layers)
     svpe = sum(layer_cost(x, 3, 16, "pot", Resource.SHIFT, dev).latency_ms for x in alex.layers)
     print("\n3. AlexNet on zcu102: 16-bit MAC VPE vs 3-bit PoT weights on the SVPE (16-bit activations)")
-    print(f"   VPE {vpe:.2f} ms, SVPE {svpe:.2f} ms: {vpe / svpe:.2f}x faster (seed 002 measured 2.9x)")
+    print(f"   VPE {vpe:.2f} ms, SVPE {svpe:.2f} ms: {vpe / svpe:.2f}x faster (n-BQ-NN measured 2.9x)")
 
     print("\n4. Balanced SP2 row share rho = P_LUT / (P_LUT + P_DSP), W4A8")
     for part in list_devices():

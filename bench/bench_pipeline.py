@@ -17,8 +17,10 @@ import numpy as np
 
 from ohq.compare import compare
 from ohq.graph import layer_graph
+from ohq.hw.table import allocation_table
+from ohq.hw.target import FpgaModel
 from ohq.models import create_model
-from ohq.pipeline import Request, allocation_table, run_pipeline
+from ohq.pipeline import Request, run_pipeline
 from ohq.quant import QuantSpec, quantize_weight
 from ohq.search import omega, paper_objective, sensitivity_penalty, solve
 
@@ -49,7 +51,7 @@ def hardware_columns() -> None:
     for name in ZOO:
         model = create_model(name).eval()
         graph = layer_graph(model, (1, 3, 224, 224))
-        table, costs = allocation_table(model, graph, "xc7z020", (4, 8))
+        table, costs = allocation_table(model, graph, FpgaModel("xc7z020"), (4, 8))
         cycles = [costs[n][8].cycles["total"] for n in graph.names]
         energy = [costs[n][8].energy_mj for n in graph.names]
         om = omega(np.zeros(len(graph.names)), cycles, energy, beta=0.0)
@@ -65,7 +67,7 @@ def ilp_resnet50() -> None:
     model = create_model("resnet50").eval()
     graph = layer_graph(model, (1, 3, 224, 224))
     start = time.perf_counter()
-    table, _ = allocation_table(model, graph, "xc7z020", bits)
+    table, _ = allocation_table(model, graph, FpgaModel("xc7z020"), bits)
     hw_ms = (time.perf_counter() - start) * 1e3
     mods = dict(model.named_modules())
     err = np.array([[float((w - quantize_weight(w, QuantSpec(b, None))).pow(2).sum() / w.pow(2).sum())

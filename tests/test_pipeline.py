@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 
 from ohq.errors import OhqError
-from ohq.pipeline import Request, prepare, residual_ties, run_pipeline
+from ohq.graph import residual_ties
+from ohq.pipeline import Request, prepare, run_pipeline
 
 
 @pytest.fixture(scope="module")
@@ -61,8 +62,8 @@ def test_residual_ties_pair_the_downsample_with_its_conv():
     "kwargs, message",
     [
         ({"objective": "nope", "size_ratio": 0.5}, "unknown objective"),
-        ({}, "needs a size budget"),
-        ({"objective": "min-sensitivity"}, "give a budget"),
+        ({"objective": "paper"}, "needs a size budget"),
+        ({}, "give a budget"),
         ({"size_mib": 1.0, "size_ratio": 0.5}, "not both"),
         ({"size_ratio": 0.5, "samples": 0}, "at least 1"),
     ],
@@ -70,3 +71,19 @@ def test_residual_ties_pair_the_downsample_with_its_conv():
 def test_bad_requests(kwargs, message):
     with pytest.raises(OhqError, match=message):
         Request("digits_cnn", **kwargs)
+
+
+def test_default_objective_spends_the_budget_on_measured_damage_with_four_candidates():
+    req = Request("digits_cnn", data="digits", bits=(2, 3, 4, 8), size_ratio=0.5, samples=16, calib=64)
+    assert (req.objective, req.sensitivity) == ("min-sensitivity", "qmqe")
+    prep = prepare(req)
+    method = prep.sensitivity(req.sensitivity)
+    assert method.damage_.shape == (5, 4) and method.candidate_bits == (2, 3, 4, 8)
+    budgets = prep.budgets()
+    alloc, _ = prep.allocate(method, budgets)
+    size, bits = prep.table.costs["size_mib"], prep.table.bits
+    room = budgets["size_mib"] - alloc.totals["size_mib"]
+    assert room >= -1e-12
+    for i, name in enumerate(prep.table.names):  # filled: no layer could take the next candidate
+        j = bits.index(alloc.bits[name])
+        assert j + 1 == len(bits) or size[i, j + 1] - size[i, j] > room

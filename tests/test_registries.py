@@ -1,4 +1,4 @@
-"""Every registry behaves the same (STYLE 6): tests loop over `all_registries()`, never pin contents."""
+"""Every registry behaves the same: tests loop over `all_registries()`, never pin contents."""
 
 from __future__ import annotations
 

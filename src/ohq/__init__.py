@@ -6,32 +6,62 @@
 >>> len(graph.layers)
 5
 
-The whole pipeline (graph → sensitivity → hardware → ILP → quantized model):
-
->>> result = ohq.run_pipeline(ohq.Request("mnist_resnet", data="mnist", size_ratio=0.5))  # doctest: +SKIP
+The public names are loaded on first use, so `import ohq` (and `ohq --help`) does not import torch.
 """
 
-from ohq.errors import OhqError
-from ohq.graph import layer_graph
-from ohq.hw import estimate
-from ohq.models import create_model, list_models, load_model
-from ohq.pipeline import Request, run_pipeline
-from ohq.quant import Plan, QuantSpec, quantize
-from ohq.sensitivity import analyze
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+from ohq.errors import BudgetError, DataError, DeviceError, ModelError, OhqError, PlanError
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "OhqError",
-    "Plan",
-    "QuantSpec",
-    "Request",
-    "analyze",
-    "create_model",
-    "estimate",
-    "layer_graph",
-    "list_models",
-    "load_model",
-    "quantize",
-    "run_pipeline",
-]
+# public name → module that defines it (imported on first attribute access, PEP 562)
+_LAZY = {
+    "layer_graph": "ohq.graph",
+    "estimate": "ohq.hw",
+    "create_model": "ohq.models",
+    "list_models": "ohq.models",
+    "load_model": "ohq.models",
+    "Request": "ohq.pipeline",
+    "run_pipeline": "ohq.pipeline",
+    "Plan": "ohq.quant",
+    "QuantSpec": "ohq.quant",
+    "quantize": "ohq.quant",
+    "analyze": "ohq.sensitivity",
+    "BitAllocator": "ohq.allocator",
+    "Reporter": "ohq.reporter",
+    "Size": "ohq.search",
+    "Latency": "ohq.search",
+    "Energy": "ohq.search",
+    "Bram18k": "ohq.search",
+    "Paper": "ohq.search",
+    "MinSensitivity": "ohq.search",
+    "FpgaModel": "ohq.hw.target",
+    "HostCpu": "ohq.hw.target",
+    "BoardFile": "ohq.hw.target",
+    "Target": "ohq.hw.target",
+    "model_size_mib": "ohq.quant",
+    "FixedPoint": "ohq.quant",
+    "PowerOfTwo": "ohq.quant",
+    "SP2": "ohq.quant",
+    "RowMix": "ohq.quant",
+    "plan_from": "ohq.quant",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module 'ohq' has no attribute {name!r}")
+    value = getattr(import_module(_LAZY[name]), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
+
+__all__ = ["BudgetError", "DataError", "DeviceError", "ModelError", "OhqError", "PlanError", *_LAZY]

@@ -1,10 +1,11 @@
 """Baselines beside OHQ on one model, data set and device: the paper's Table 1 and Table 3.
 
-Table 1 — FP32, uniform min–max W8A8 / W4A8 / W4A4, HAWQ-V3-style (Hessian trace × ‖ΔW‖² with the
-ILP, no hardware term), a random allocation at the same size, OHQ 8/8 (calibrated on distilled
-data) and OHQ mixed (MQE + OQA).
+Table 1 — FP32, uniform min–max W8A8 / W4A8 / W4A4, HAWQ-V3 (Hessian trace × ‖ΔW‖² with the
+ILP, no hardware term; its own activation policy: 8-bit activations, which its score ignores),
+5 seeded random allocations that fill the same size budget (mean ± std), a largest-layers-first
+greedy allocation, OHQ 8/8 (calibrated on distilled data) and OHQ mixed (the pipeline default).
 Table 3 — the ablation at several size ratios: vanilla (HAWQ-V3, the paper's choice), MQE only
-(γ = 0), OQA only (β = 0), MQE + OQA.
+(γ = 0), OQA only (β = 0), MQE + OQA, and the pipeline's default.
 """
 
 from __future__ import annotations
@@ -13,15 +14,20 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from ohq.pipeline import MIB, Prepared, Reporter, Request, prepare
-from ohq.search import solve
+from ohq.pipeline import Prepared, Request, prepare
+from ohq.quant import Plan
+from ohq.quant.size import layer_counts, weights_mib
+from ohq.reporter import Reporter
+from ohq.search import largest_first, random_allocation
 
 ABLATION = (  # label, sensitivity method, objective, β, γ — vanilla is HAWQ-V3, as in the paper
     ("vanilla (HAWQ-V3)", "hessian", "min-sensitivity", 0.5, 0.0),
     ("MQE only", "mqe", "paper", 0.5, 0.0),
     ("OQA only", "mqe", "paper", 0.0, 0.5),
     ("MQE+OQA", "mqe", "paper", 0.5, 0.5),
+    ("default (qmqe damage)", "qmqe", "min-sensitivity", 0.5, 0.5),
 )
+N_RANDOM = 5
 
 
 @dataclass
@@ -35,6 +41,7 @@ class Row:
     top1: float | None
     ratio: float | None = None
     bits: dict[str, int] = field(default_factory=dict)
+    top1_std: float | None = None  # the spread, for a row that is a mean over seeds
 
     def to_dict(self) -> dict:
         return {k: v for k, v in vars(self).items() if k != "bits"} | {"bits": self.bits}
@@ -64,7 +71,7 @@ def compare(
     prep = prepare(req, rep, seconds)
     data = prep.source
     methods = {}
-    for name in ("mqe", "layerwise", "hessian"):
+    for name in sorted({"mqe", "hessian", req.sensitivity} | {a[1] for a in ABLATION}):
         rep.stage(f"sensitivity: {name}", len(prep.graph.layers))
         methods[name] = prep.sensitivity(name, rep)
         seconds[f"sensitivity_{name}"] = methods[name].seconds_
@@ -76,11 +83,12 @@ def compare(
         table1.append(_uniform(prep, w, a, data))
         rep.advance(len(table1), 8)
     hawq, _ = prep.allocate(methods["hessian"], budgets, objective="min-sensitivity", gamma=0.0)
-    table1.append(_mixed(prep, "HAWQ-V3 (Hessian+ILP)", hawq.bits, data))
-    table1.append(_mixed(prep, "random (same size)", _random_bits(prep, budgets), data))
+    table1.append(_mixed(prep, "HAWQ-V3 (Hessian+ILP, W*A8)", hawq.bits, data, a_bits=8))
+    table1.append(_random_rows(prep, budgets, data))
+    table1.append(_mixed(prep, "largest layers first", largest_first(prep.table, budgets["size_mib"]), data))
     table1.append(_ohq_8bit(prep, req, rep))
-    ohq, _ = prep.allocate(methods["mqe"], budgets)
-    table1.append(_mixed(prep, "OHQ mixed (MQE+OQA)", ohq.bits, data))
+    ohq, _ = prep.allocate(methods[req.sensitivity], budgets)
+    table1.append(_mixed(prep, f"OHQ mixed ({req.sensitivity}, {req.objective})", ohq.bits, data))
     rep.end()
     rep.stage("table 3", len(ratios) * len(ABLATION))
     table3 = []
@@ -96,8 +104,9 @@ def compare(
 
 
 def _fp32(prep: Prepared) -> Row:
-    size = sum(int(p.numel()) for n in prep.graph.names for p in prep.model.get_submodule(n).parameters())
-    return Row("FP32", "32/32", "—", size * 4 / MIB, None, None, prep.top1(prep.model))
+    # as deployed in float: 32-bit weights and biases (a folded BatchNorm gives its conv a bias)
+    size = sum(weights_mib(w, b, None) for w, b in layer_counts(prep.model, prep.graph).values())
+    return Row("FP32", "32/32", "—", size, None, None, prep.top1(prep.model))
 
 
 def _uniform(prep: Prepared, w: int, a: int, data: str) -> Row:
@@ -113,21 +122,31 @@ def _uniform(prep: Prepared, w: int, a: int, data: str) -> Row:
     )
 
 
-def _mixed(prep: Prepared, label: str, bits: dict[str, int], data: str) -> Row:
-    qmodel = prep.quantize(prep.plan(bits))
+def _mixed(prep: Prepared, label: str, bits: dict[str, int], data: str, a_bits: int | None = None) -> Row:
+    plan = prep.plan(bits)
+    if a_bits is not None:  # the baseline's own activation policy
+        plan = Plan(replace(plan.default, a_bits=a_bits), {n: replace(s, a_bits=a_bits) for n, s in plan.layers.items()})
+    qmodel = prep.quantize(plan)
     totals = prep.totals(bits)
-    wa = "*/*" if prep.req.a_bits is None else f"*/{prep.req.a_bits}"
+    a_bits = prep.req.a_bits if a_bits is None else a_bits
+    wa = "*/*" if a_bits is None else f"*/{a_bits}"
     return Row(
         label, wa, data, totals["size_mib"], totals["latency_ms"], totals["energy_mj"],
         prep.top1(qmodel), bits=dict(bits),
     )
 
 
-def _random_bits(prep: Prepared, budgets: dict[str, float]) -> dict[str, int]:
-    """A random allocation that fills the same size budget: the ILP with a random objective."""
-    rng = np.random.default_rng(prep.req.seed)
-    value = rng.uniform(size=(len(prep.table.names), len(prep.table.bits))) * np.array(prep.table.bits)
-    return solve(prep.table, value, {"size_mib": budgets["size_mib"]}).bits
+def _random_rows(prep: Prepared, budgets: dict[str, float], data: str) -> Row:
+    """Mean ± std over N_RANDOM seeded random allocations that each fill the size budget."""
+    rows = [_mixed(prep, "random", random_allocation(prep.table, budgets["size_mib"], prep.req.seed + k), data)
+            for k in range(N_RANDOM)]
+    top1 = [r.top1 for r in rows if r.top1 is not None]
+    mean = lambda key: float(np.mean([getattr(r, key) for r in rows]))  # noqa: E731
+    return replace(
+        rows[0], method=f"random (mean ± std of {N_RANDOM}, same size)", size_mib=mean("size_mib"),
+        latency_ms=mean("latency_ms"), energy_mj=mean("energy_mj"), bits={},
+        top1=float(np.mean(top1)) if top1 else None, top1_std=float(np.std(top1)) if top1 else None,
+    )
 
 
 def _ohq_8bit(prep: Prepared, req: Request, rep: Reporter) -> Row:

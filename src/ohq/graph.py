@@ -19,7 +19,10 @@ import torch
 from torch import fx, nn
 from torch.fx.passes.shape_prop import ShapeProp
 
-from ohq.errors import OhqError
+from ohq.errors import MODEL_RUN_ERRORS, ModelError, OhqError, blame_user
+
+# What torch.fx.symbolic_trace raises on data-dependent control flow or untraceable calls.
+TRACE_ERRORS = (fx.proxy.TraceError, *MODEL_RUN_ERRORS)
 
 QUANTIZABLE = (nn.Conv2d, nn.Linear)
 # Modules with parameters that ohq handles without quantizing them: BN is folded into its conv.
@@ -111,9 +114,9 @@ def layer_graph(model: nn.Module, input_shape: tuple[int, ...]) -> LayerGraph:
         example = torch.zeros(input_shape)
         try:
             layers, traced = _layers_fx(model, example), True
-        except OhqError:
-            raise
-        except Exception:  # models with data-dependent control flow do not trace
+        except TRACE_ERRORS as exc:  # models with data-dependent control flow do not trace
+            if isinstance(exc, OhqError):
+                raise
             layers, traced = _layers_hooks(model, example), False
     finally:
         model.train(was_training)
@@ -125,11 +128,8 @@ def _run(fn, example: torch.Tensor):
     try:
         with torch.no_grad():
             return fn(example)
-    except Exception as exc:  # the user's shape does not fit the model
-        msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise OhqError(
-            f"the model cannot take an input of shape {tuple(example.shape)}: {msg}"
-        ) from exc
+    except MODEL_RUN_ERRORS as exc:  # the user's shape does not fit the model
+        raise blame_user(exc, ModelError, f"the model cannot take an input of shape {tuple(example.shape)} (give the shape it takes with --input N,C,H,W)") from exc
 
 
 def _layers_fx(model: nn.Module, example: torch.Tensor) -> list[Layer]:
@@ -228,3 +228,35 @@ def _warn_unsupported(model: nn.Module) -> list[str]:
             stacklevel=3,
         )
     return names
+
+
+def residual_ties(model: nn.Module, graph: LayerGraph) -> list[list[str]]:
+    """Groups of layers whose outputs meet at one residual add (e.g. conv2 and its downsample).
+
+    ModelError when the model does not trace: the ties cannot be found, and dropping them silently
+    would hand back an allocation the user did not ask for."""
+    try:
+        gm = fx.symbolic_trace(model)
+    except TRACE_ERRORS as exc:
+        raise blame_user(exc, ModelError, "--tie-residual needs an fx-traceable model to find its residual adds "
+                         "(torch.fx.symbolic_trace failed") from exc
+    modules = dict(gm.named_modules())
+    names = set(graph.names)
+
+    def source(node) -> str | None:
+        while isinstance(node, fx.Node) and node.op == "call_module":
+            if node.target in names:
+                return node.target
+            if not isinstance(modules[node.target], nn.BatchNorm2d | nn.Identity):
+                return None
+            node = node.args[0]
+        return None
+
+    groups = []
+    for node in gm.graph.nodes:
+        if node.op == "call_function" and getattr(node.target, "__name__", "") in ("add", "iadd"):
+            layers = sorted({s for a in node.args if (s := source(a)) is not None}, key=graph.names.index)
+            if len(layers) >= 2:
+                groups.append(layers)
+    return groups
+

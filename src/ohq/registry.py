@@ -1,4 +1,4 @@
-"""One generic registry for every extension point (STYLE 1, 6): models, schemes, observers, probes,
+"""One generic registry for every extension point: models, schemes, observers, probes,
 sensitivity methods, objectives, searches, trainers and export formats.
 
 A registry maps a short name to one registered object (a class, a builder function or a handler

@@ -3,7 +3,8 @@
     DIR/config.json   {"type": "ohq.run", "version": 1, "model", "weights", "input_shape", "data",
                        "device", "plan": <ohq.plan>, "hls4ml": {...}, ...}
     DIR/calib.npz     the calibration inputs (x), so the quantized model is rebuilt exactly
-    DIR/quantized.pt  the quantized model's state dict (integer codes, scales), for users
+    DIR/quantized.pt  integer codes (smallest int dtype, 2 per byte at ≤ 4 bits) and scales, for
+                      users: `ohq.quant.checkpoint.load_quantized(run.qmodel, path)` reads it back
 
 >>> run = load_run("runs/demo")          # doctest: +SKIP
 >>> run.qmodel(run.calib[:4]).shape      # doctest: +SKIP
@@ -12,7 +13,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, is_dataclass
 from pathlib import Path
 from typing import Any
 
@@ -82,46 +83,57 @@ def load_run(path: str | Path) -> Run:
     with np.load(calib_path, allow_pickle=False) as f:
         calib = torch.from_numpy(f["x"]).float()
     model = load_model(config["model"], config.get("weights")).model
+    codesign = (config.get("results") or {}).get("codesign") or {}
+    if any(v > 0 for v in codesign.get("sparsity", {}).values()):  # pruned before quantization
+        from ohq.quant.prune import prune_model
+
+        sparsity = {k: v for k, v in codesign["sparsity"].items() if v > 0}
+        model = prune_model(model, sparsity, codesign.get("granularity", "unstructured"))[0]
     qmodel = quantize(model, plan, calib)
     return Run(path, config, model, plan, calib, qmodel)
 
 
-def write_run(result, out: str | Path, force: bool = False, pareto_points=None, extra_tables=None) -> Path:
-    """Write a PipelineResult as a run directory. An existing `out` is refused unless `force`;
-    the directory is built beside it and swapped into place, so a failure leaves nothing half-written."""
+def write_run(result, out: str | Path, force: bool = False, pareto_points=None, extra_tables=None,
+              figures: dict[str, bytes] | None = None) -> Path:
+    """Write a PipelineResult as a run directory. An existing `out` is refused unless `force` and
+    it holds only a run ohq wrote (ohq.io); the directory is built beside it and swapped into
+    place, so a failure leaves nothing half-written."""
     from ohq.io import write_dir_atomic
 
     out = Path(out)
-    if out.exists() and not force:
-        raise OhqError(f"{out} exists; pass --force to replace it (nothing was touched)")
-    if out.exists() and not out.is_dir():
-        raise OhqError(f"{out} exists and is not a directory")
     out.parent.mkdir(parents=True, exist_ok=True)
-    write_dir_atomic(out, lambda tmp: _fill_run(result, tmp, pareto_points, extra_tables))
+    write_dir_atomic(out, lambda tmp: _fill_run(result, tmp, pareto_points, extra_tables, figures or {}),
+                     kind="run", force=force)
     return out
 
 
-def _fill_run(result, run: Path, pareto_points, extra_tables) -> None:
-    from ohq.export import hls4ml_config
+def _fill_run(result, run: Path, pareto_points, extra_tables, figures: dict[str, bytes]) -> None:
+    from ohq.export.hls4ml import hls4ml_config
     from ohq.io import write_json
+    from ohq.quant.checkpoint import save_quantized
     from ohq.report import write_run_artifacts
 
     req = result.request
     np.savez_compressed(run / CALIB, x=result.calib.numpy())
-    torch.save(result.qmodel.state_dict(), run / CHECKPOINT)
+    save_quantized(result.qmodel, run / CHECKPOINT)
     config = run_config(
         req.model, req.weights, result.input_shape, req.data, result.plan,
         device=req.device, probe=req.probe,
-        request={k: v for k, v in vars(req).items() if k not in ("model", "weights", "data")},
+        request={k: asdict(v) if is_dataclass(v) else v for k, v in vars(req).items()
+                 if k not in ("model", "weights", "data")},
         results=summary(result),
         hls4ml=hls4ml_config(result.qmodel, result.input_shape, req.device, strict=False),
     )
     write_json(run / CONFIG, config)
     write_run_artifacts(result, run, pareto_points=pareto_points, extra_tables=extra_tables)
+    for name, data in figures.items():  # e.g. fronts.png of a budget sweep
+        (run / name).write_bytes(data)
 
 
 def summary(result) -> dict[str, Any]:
     """The `ohq quantize --json` document (also stored in config.json under "results")."""
+    from ohq.report.advice import accuracy_advice, budget_text, fp32_size_mib
+
     mixed = result.totals["mixed"]
     return {
         "model": result.model_name,
@@ -135,9 +147,15 @@ def summary(result) -> dict[str, Any]:
         "top1_fp32": result.top1["fp32"],
         "top1_int8": result.top1["int8"],
         "top1_mixed": result.top1["mixed"],
+        **({"top1_mixed_ptq": result.top1["mixed_ptq"]} if "mixed_ptq" in result.top1 else {}),
         "int8": result.totals["int8"],
         "data": result.data_source,
+        "warnings": result.extra.get("warnings", []),
+        "notes": accuracy_advice(result),
+        "budget_text": budget_text(result),
+        "size_mib_fp32": fp32_size_mib(result),
         "seconds": {k: round(v, 3) for k, v in result.seconds.items()},
+        **({"codesign": result.extra["codesign"]} if "codesign" in result.extra else {}),
         "layers": [
             {
                 "name": row.name,

@@ -87,3 +87,8 @@ def test_no_batchnorm_and_no_data_is_one_line_exit_2(no_bn_model, tmp_path):
     assert_one_line_error(
         run_cli("distill", *SMALL, "--n", "0", "--out", str(tmp_path / "e.npz"), expect=2), "--n"
     )
+
+
+def test_masked_top1_is_opt_in():
+    doc = run_json("analyze", *SMALL, "--data", "digits", "--samples", "8", "--method", "layerwise")
+    assert all(layer["masked_top1"] is None for layer in doc["layers"])

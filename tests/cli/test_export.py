@@ -71,6 +71,22 @@ def test_run_dir_to_hls4ml(tmp_path):
     run_cli("export", "--run", str(run), "--format", "hls4ml", "--out", str(out), "--force")
 
 
+def test_force_never_deletes_a_users_file(tmp_path):
+    run = _run_dir(tmp_path, MIXED)
+    out = tmp_path / "c"
+    out.mkdir()
+    (out / "keep.txt").write_text("mine")
+    proc = run_cli("export", "--run", str(run), "--format", "c", "--out", str(out), "--force", expect=2)
+    assert_one_line_error(proc, "keep.txt", "nothing was touched")
+    assert sorted(p.name for p in out.iterdir()) == ["keep.txt"]
+    (out / "keep.txt").unlink()  # an empty folder is fine; then --force replaces ohq's own export
+    run_cli("export", "--run", str(run), "--format", "c", "--out", str(out))
+    (out / "keep.txt").write_text("mine")  # a file added to ohq's export stops --force too
+    proc = run_cli("export", "--run", str(run), "--format", "c", "--out", str(out), "--force", expect=2)
+    assert_one_line_error(proc, "keep.txt")
+    assert (out / "keep.txt").read_text() == "mine"
+
+
 def test_unknown_format(tmp_path):
     proc = run_cli("export", "--run", str(tmp_path), "--format", "tflite", "--out", str(tmp_path / "x"), expect=2)
     assert_one_line_error(proc, "unknown export format 'tflite'", "onnx-qdq")

@@ -12,6 +12,7 @@ def test_quantize_writes_a_complete_run_directory(tmp_path):
     keys = {"model", "device", "budget", "objective", "solve_ms", "size_mib", "latency_ms", "energy_mj",
             "top1_fp32", "top1_int8", "top1_mixed", "layers"}
     assert keys <= set(doc)
+    assert doc["budget_text"].endswith("= W4 + 50 % of the way to W8") and doc["size_mib_fp32"] > doc["size_mib"]
     layer = doc["layers"][0]
     assert {"name", "bits", "scheme", "omega", "sensitivity", "cycles", "energy_mj", "size_mib_by_bits"} <= set(layer)
     assert set(layer["size_mib_by_bits"]) == {"4", "8"}
@@ -30,12 +31,18 @@ def test_quantize_writes_a_complete_run_directory(tmp_path):
                    "--out", str(out), expect=2)
     assert_one_line_error(proc, "--force")
     assert sorted(p.name for p in out.iterdir()) == before
+    # With --force, a file ohq did not write stops it before any work, naming the file.
+    (out / "keep.txt").write_text("mine")
+    proc = run_cli("quantize", "--model", "digits_cnn", "--data", "digits", "--size-ratio", "0.5",
+                   "--out", str(out), "--force", expect=2)
+    assert_one_line_error(proc, "keep.txt")
+    assert (out / "keep.txt").read_text() == "mine"
 
 
 def test_quantize_bad_input_is_one_line(tmp_path):
     out = str(tmp_path / "r")
     assert_one_line_error(
-        run_cli("quantize", "--model", "digits_cnn", "--data", "digits", "--out", out, expect=2), "size budget"
+        run_cli("quantize", "--model", "digits_cnn", "--data", "digits", "--out", out, "--objective", "paper", expect=2), "size budget"
     )
     assert_one_line_error(
         run_cli("quantize", "--model", "digits_cnn", "--data", "digits", "--size-mib", "0.0001",

@@ -14,6 +14,9 @@ def test_training_improves_accuracy_and_writes_a_card(tmp_path):
     proc = run_cli("train", "--model", "small_cnn", "--data", "digits", "--epochs", "3", "--lr", "0.01",
                    "--out", str(out))
     assert "test top-1" in proc.stdout
+    # stdout is a pipe here: one line per epoch, as it happens
+    epochs = [line for line in proc.stdout.splitlines() if line.startswith("epoch ")]
+    assert [line.split(":")[0] for line in epochs] == ["epoch 1/3", "epoch 2/3", "epoch 3/3"]
     card = json.loads(out.with_suffix(".json").read_text())
     assert {"data", "epochs", "seed", "test_top1", "command"} <= set(card)
     assert card["command"].startswith("ohq train --model small_cnn --data digits")

@@ -1,4 +1,4 @@
-"""The format registry: every registered format writes mnist_cnn (STYLE 6: tests loop over it)."""
+"""The format registry: every registered format writes mnist_cnn (tests loop over the registry)."""
 
 from __future__ import annotations
 

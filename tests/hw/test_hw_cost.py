@@ -8,8 +8,8 @@ import pytest
 
 from ohq.graph import Layer, layer_graph
 from ohq.hw import STEPS, cost_table, estimate, get_device, list_devices, list_probes
-from ohq.hw.accelerator import dsp_pack, tile_side, vpe_macs_per_cycle
-from ohq.hw.cost import layer_cost
+from ohq.hw.accelerator import dsp_pack, lut_mult_luts, tile_side, vpe_macs_per_cycle
+from ohq.hw.cost import gemm_of, layer_cost, tiling
 from ohq.hw.pr import pr_schedule
 from ohq.models import create_model
 from ohq.quant.resource import Resource
@@ -59,11 +59,17 @@ def test_fewer_bits_never_slower_on_dsp_path(part):
 
 def test_dsp_packing():
     assert [dsp_pack(b) for b in (16, 8, 5, 4, 2)] == [1, 2, 2, 4, 4]
-    dev = get_device("xc7z020")
+    assert [dsp_pack(b, "DSP48E1") for b in (16, 8, 4, 2)] == [1, 2, 2, 2]  # no 4-per-DSP on the 25x18
     layer = conv(cin=256, cout=256, hw=14)
+    dev = get_device("zcu102")  # DSP48E2: 4 products per DSP at 4 bits
     c8 = layer_cost(layer, 8, 8, "uniform", Resource.DSP, dev).cycles["compute"]
     c4 = layer_cost(layer, 4, 4, "uniform", Resource.DSP, dev).cycles["compute"]
     assert 1.7 < c8 / c4 <= 2.0  # twice the products per DSP, less the tree fill
+    e1 = get_device("xc7z020")  # DSP48E1: 2 per DSP at 4 bits, plus LUT multipliers (the RTL's lanes)
+    c8 = layer_cost(layer, 8, 8, "uniform", Resource.DSP, e1).cycles["compute"]
+    c4 = layer_cost(layer, 4, 4, "uniform", Resource.DSP, e1).cycles["compute"]
+    peak4 = e1.pe_dsp * 2 + e1.pe_lut // lut_mult_luts(4, 4)
+    assert abs(c8 / c4 - peak4 / (e1.pe_dsp * 2)) < 0.1
 
 
 def test_depthwise_utilisation_worse_than_dense():
@@ -114,20 +120,14 @@ def test_cost_table_shape_and_model_speed():
     assert table[g.names[5]][4].cycles["total"] <= table[g.names[5]][8].cycles["total"]
 
 
-def test_plan_accepts_dict_default_and_spec_objects(resnet18_graph):
+def test_plan_accepts_dict_default_and_scheme_configs(resnet18_graph):
+    from ohq.quant.configs import SP2, FixedPoint, plan_from
+
     g = resnet18_graph
-
-    class Spec:
-        def __init__(self, w, a, s):
-            self.w_bits, self.a_bits, self.scheme = w, a, s
-
-    class Plan:
-        def spec_for(self, name):
-            return Spec(4, 8, "sp2") if name == "fc" else Spec(8, 8, "uniform")
-
     a = estimate(g, "xc7z020", {"fc": (4, 8, "sp2"), "_default": 8})
-    b = estimate(g, "xc7z020", Plan())
-    assert [c.to_dict() for c in a.layers] == [c.to_dict() for c in b.layers]
+    b = estimate(g, "xc7z020", plan_from({"fc": SP2(4), "_default": FixedPoint(8)}))
+    c = estimate(g, "xc7z020", plan_from({"re:f.": SP2(4), "_default": FixedPoint(8)}))  # regex key
+    assert [x.to_dict() for x in a.layers] == [x.to_dict() for x in b.layers] == [x.to_dict() for x in c.layers]
     assert a.layers[-1].scheme == "sp2" and a.layers[-1].a_bits == 8
 
 
@@ -144,3 +144,15 @@ def test_pr_schedule_groups_and_costs():
 def test_probe_registry():
     assert list_probes()[0] == "fpga-model"  # the default comes first
     assert {"cpu", "file"} <= set(list_probes())
+
+
+def test_batch1_fc_is_not_padded_to_a_square_tile():
+    """A batch-1 linear layer streams its one column: compute ~ m·k / peak, not m·k·16 / peak."""
+    import torch
+
+    g = layer_graph(torch.nn.Sequential(torch.nn.Linear(512, 1000)), (1, 512))
+    dev = get_device("xc7z020")
+    c = layer_cost(g.layers[0], 8, 8, "uniform", Resource.DSP, dev)
+    t = tiling(gemm_of(g.layers[0]), 8, 8, dev)
+    assert t.n_pad == 1
+    assert c.cycles["compute"] < 2 * 1008 * 512 / (dev.pe_dsp * 2) + 64 * dev.tree_latency_cycles

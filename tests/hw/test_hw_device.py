@@ -46,4 +46,4 @@ def test_unknown_device_lists_known_ones():
 def test_paper_board_facts():
     dev = get_device("xc7z020")
     assert (dev.lut, dev.bram36, dev.dsp, dev.ddr_width_bits) == (53200, 140, 220, 16)
-    assert bram_plan(dev).l_max == 128  # seed 003 §4.1
+    assert bram_plan(dev).l_max == 128  # the OHQ paper §4.1

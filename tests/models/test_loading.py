@@ -72,3 +72,29 @@ def test_bad_weights(tmp_path):
     (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
     with pytest.raises(OhqError, match="cannot read"):
         load_model("small_cnn", weights=tmp_path / "junk.pt")
+
+
+def test_state_dict_mismatch_names_the_keys(tmp_path):
+    state = create_model("small_cnn").state_dict()
+    renamed = {("body." + k if i == 0 else k): v for i, (k, v) in enumerate(state.items())}
+    torch.save(renamed, tmp_path / "renamed.pt")
+    first = next(iter(state))
+    with pytest.raises(OhqError, match=rf"missing keys {first}; unexpected keys body.{first}"):
+        load_model("small_cnn", weights=tmp_path / "renamed.pt")
+    torch.save(create_model("small_cnn", num_classes=3).state_dict(), tmp_path / "other.pt")
+    with pytest.raises(OhqError, match=r"is \(3,.*\) in the file but \(10,.*\) in the model"):
+        load_model("small_cnn", weights=tmp_path / "other.pt")
+
+
+def test_unknown_model_suggests_the_closest_name():
+    with pytest.raises(OhqError, match="did you mean resnet18?"):
+        load_model("resnet-18")
+    with pytest.raises(OhqError, match="did you mean mnist_cnn?"):
+        load_model("mnist_cn")
+
+
+def test_wrong_input_shape_hints_at_input():
+    from ohq.graph import layer_graph
+
+    with pytest.raises(OhqError, match="give the shape it takes with --input N,C,H,W"):
+        layer_graph(create_model("small_cnn", in_channels=1), (1, 3, 224, 224))

@@ -1,4 +1,4 @@
-"""Every registered sensitivity method (registry loop, STYLE 6), MQE's suffix re-run, Hutchinson."""
+"""Every registered sensitivity method (registry loop), MQE's suffix re-run, Hutchinson."""
 
 from __future__ import annotations
 

@@ -38,6 +38,24 @@ InputOpt = Annotated[
     str | None,
     typer.Option("--input", help="Input shape N,C,H,W (shipped models know their own)."),
 ]
+NormalizeOpt = Annotated[
+    str | None,
+    typer.Option("--normalize", help="Input transform MEAN,STD of pixels in [0,1] (or M1,M2,M3,S1,S2,S3); "
+                 "shipped models know theirs, others default to the data set's."),
+]
+def _threads_callback(value: int | None) -> int | None:
+    if value is not None:
+        from ohq.threads import set_threads
+
+        set_threads(value)
+    return value
+
+
+ThreadsOpt = Annotated[
+    int | None,
+    typer.Option("--threads", callback=_threads_callback,
+                 help="CPU threads for torch (default: $OMP_NUM_THREADS, else min(cores, 4))."),
+]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
 
 
@@ -60,12 +78,12 @@ def print_json(doc: Any) -> None:
 DEFAULT_INPUT = (1, 3, 224, 224)
 
 
-def resolve_model(model: str, weights: str | None, input_shape: str | None):
-    """Load `--model` (+ `--weights`) and settle its input shape: `--input`, the shipped model's own,
-    or ImageNet's 1,3,224,224."""
+def resolve_model(model: str, weights: str | None, input_shape: str | None, normalize: str | None = None):
+    """Load `--model` (+ `--weights`, `--normalize`) and settle its input shape: `--input`, the
+    shipped model's own, or ImageNet's 1,3,224,224."""
     from ohq.models import load_model
 
-    loaded = load_model(model, weights)
+    loaded = load_model(model, weights, normalize)
     shape = parse_shape(input_shape) if input_shape else (loaded.input_shape or DEFAULT_INPUT)
     return loaded, shape
 

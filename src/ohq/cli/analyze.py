@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Annotated
 
-import torch
 import typer
 from rich.table import Table
 
@@ -12,6 +11,8 @@ from ohq.cli._common import (
     InputOpt,
     JsonOpt,
     ModelOpt,
+    NormalizeOpt,
+    ThreadsOpt,
     WeightsOpt,
     app,
     console,
@@ -20,11 +21,7 @@ from ohq.cli._common import (
     progress,
     resolve_model,
 )
-from ohq.cli.distill import run_distill
-from ohq.data.distill import load_inputs
 from ohq.errors import OhqError
-from ohq.sensitivity import MQE, get_method, list_methods
-from ohq.sensitivity.plot import plot_sensitivity
 
 
 def _method_params(method: str, bits: int | None, seed: int, masks: int, alpha: float) -> dict:
@@ -40,22 +37,27 @@ def _method_params(method: str, bits: int | None, seed: int, masks: int, alpha: 
 
 def _load_inputs(loaded, shape, data, distilled, samples, seed, distill_steps):
     """(x, y or None, test split or None, description) for the chosen data source."""
+
+    from ohq.cli.distill import run_distill
+    from ohq.data.distill import load_inputs
+
     if data is not None and distilled is not None:
         raise OhqError("pass either --data or --distilled, not both")
     if data is not None:
-        from ohq.data import load_dataset
+        from ohq.data import load_dataset, sample
 
-        train = load_dataset(data, "train")
+        train = load_dataset(data, "train", loaded.normalize)
         if samples > len(train):
             raise OhqError(f"--samples {samples} is more than the {len(train)} samples of {data}'s training split")
-        pick = torch.randperm(len(train), generator=torch.Generator().manual_seed(seed))[:samples]
-        return train.x[pick], train.y[pick], load_dataset(data, "test"), data
+        x, y = sample(train, samples, seed)
+        return x, y, load_dataset(data, "test", loaded.normalize), data
     if distilled is not None:
         x = load_inputs(distilled)
         if samples > len(x):
             raise OhqError(f"--samples {samples} is more than the {len(x)} samples in {distilled}")
         return x[:samples], None, None, f"distilled:{distilled}"
-    d, _ = run_distill(loaded, shape, samples, distill_steps, 32, 0.5, seed, None, label="distill data")
+    label = f"no --data: distilling {samples} inputs, {distill_steps} steps"
+    d, _ = run_distill(loaded, shape, samples, distill_steps, 32, 0.5, seed, None, label=label)
     return d.x, None, None, "distilled"
 
 
@@ -64,20 +66,26 @@ def analyze(
     model: ModelOpt,
     data: Annotated[str | None, typer.Option("--data", "-d", help="Real data: digits, mnist, file.npz, folder.")] = None,
     distilled: Annotated[str | None, typer.Option(help="Inputs written by `ohq distill` (.npz).")] = None,
-    method: Annotated[str, typer.Option(help=f"Sensitivity method: {', '.join(list_methods())}.")] = "mqe",
+    method: Annotated[str, typer.Option(help="Sensitivity method: mqe (the paper's), layerwise, hessian or any registered one.")] = "mqe",
     bits: Annotated[int | None, typer.Option(help="Bit-width (mqe: model bits, 8; others: layer bits, 4).")] = None,
     samples: Annotated[int, typer.Option("--samples", "-n", help="Number of samples N.")] = 32,
     seed: Annotated[int, typer.Option(help="Seed for sample choice, masks, probes, distillation.")] = 0,
     masks: Annotated[int, typer.Option(help="mqe: masks averaged per layer (the paper: 1).")] = 4,
     alpha: Annotated[float, typer.Option(help="mqe: fraction of weights masked.")] = 0.5,
     distill_steps: Annotated[int, typer.Option(help="Adam steps when distilling data on the fly.")] = 500,
-    test_samples: Annotated[int, typer.Option(help="Test samples for masked_top1 (0 = none).")] = 2000,
+    masked_top1: Annotated[bool, typer.Option(help="Also measure top-1 with each layer masked (costs layers × masks test passes).")] = False,
+    test_samples: Annotated[int | None, typer.Option(help="Test samples for masked_top1 (giving it turns it on; default 2000).")] = None,
     plot: Annotated[str | None, typer.Option(help="Write the sensitivity / masked top-1 figure (.png).")] = None,
     weights: WeightsOpt = None,
     input: InputOpt = None,
+    normalize: NormalizeOpt = None,
+    threads: ThreadsOpt = None,
     json: JsonOpt = False,
 ) -> None:
-    """Score every quantizable layer's sensitivity to quantization (seed 003 §3.2.1, Fig. 5 left)."""
+    """Score every quantizable layer's sensitivity to quantization (the OHQ paper §3.2.1, Fig. 5 left)."""
+    from ohq.sensitivity import MQE, get_method
+    from ohq.sensitivity.plot import plot_sensitivity
+
     if samples <= 0:
         raise OhqError(f"--samples must be a positive number of samples, got {samples}")
     params = _method_params(method, bits, seed, masks, alpha)
@@ -92,17 +100,19 @@ def analyze(
         raise OhqError(f"--masks must be a positive integer, got {masks}")
     if plot is not None and not plot.endswith(".png"):
         raise OhqError(f"--plot must end in .png, got {plot!r}")
-    loaded, shape = resolve_model(model, weights, input)
+    loaded, shape = resolve_model(model, weights, input, normalize)
     x, y, test, source = _load_inputs(loaded, shape, data, distilled, samples, seed, distill_steps)
     with progress() as bar:
         task = bar.add_task(f"{method} sensitivity", total=1, info="")
         est = get_method(method, **params, callback=lambda d, t: bar.update(task, completed=d, total=t))
         est.fit(loaded.model, x, y)
         top1 = None
-        if test is not None and test_samples > 0:
-            n_test = min(test_samples, len(test))
+        wanted = masked_top1 or bool(test_samples)
+        if test is not None and wanted:
+            n_test = min(2000 if test_samples is None else test_samples, len(test))
             mqe = est if isinstance(est, MQE) else MQE(seed=seed).fit(loaded.model, x)
-            bar.update(task, description="masked top-1", completed=0, total=1)
+            cost = f"masked top-1: {len(mqe.layer_names_)} layers × {mqe.n_masks} masks × {n_test} images"
+            bar.update(task, description=cost, completed=0, total=1)
             top1 = mqe.masked_top1(test.x[:n_test], test.y[:n_test])
             bar.update(task, completed=1)
     layers = [

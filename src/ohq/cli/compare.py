@@ -11,6 +11,7 @@ from ohq.cli._common import (
     InputOpt,
     JsonOpt,
     ModelOpt,
+    ThreadsOpt,
     WeightsOpt,
     app,
     console,
@@ -20,7 +21,6 @@ from ohq.cli._common import (
 )
 from ohq.cli.quantize import DataOpt, DeviceOpt, RichReporter, parse_bits
 from ohq.errors import OhqError
-from ohq.pipeline import Request
 
 
 def _pct(v: float | None) -> str:
@@ -40,14 +40,17 @@ def compare(
     input: InputOpt = None,
     size_ratio: Annotated[float, typer.Option(help="Size budget of Table 1 (paper's ratio r).")] = 0.5,
     ratios: Annotated[str, typer.Option(help="Size ratios of the Table 3 ablation.")] = "0.25,0.5,0.75,0.8",
-    bits: Annotated[str, typer.Option(help="Candidate weight bit-widths.")] = "4,8",
+    bits: Annotated[str, typer.Option("--candidate-bits", "--bits", help="Candidate weight bit-widths, "
+                                      "comma-separated (--bits is the old spelling).")] = "4,8",
     samples: Annotated[int, typer.Option(help="Samples for sensitivity.")] = 32,
     seed: Annotated[int, typer.Option(help="Seed.")] = 0,
     plot: Annotated[str | None, typer.Option(help="Write the accuracy–size–latency Pareto plot (PNG).")] = None,
+    threads: ThreadsOpt = None,
     json: JsonOpt = False,
 ) -> None:
     """FP32, W8A8/W4A8/W4A4, HAWQ-V3-style, random, OHQ 8/8 and OHQ mixed; then the MQE/OQA ablation."""
     from ohq.compare import compare as run_compare
+    from ohq.pipeline import Request
 
     try:
         ratio_list = tuple(float(r) for r in ratios.split(","))

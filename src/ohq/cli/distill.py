@@ -1,9 +1,9 @@
-"""`ohq distill`: synthetic inputs that match the model's BatchNorm statistics (seed 003 Eq. 2)."""
+"""`ohq distill`: synthetic inputs that match the model's BatchNorm statistics (the OHQ paper Eq. 2)."""
 
 from __future__ import annotations
 
 import time
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -11,6 +11,7 @@ from ohq.cli._common import (
     InputOpt,
     JsonOpt,
     ModelOpt,
+    ThreadsOpt,
     WeightsOpt,
     app,
     console,
@@ -18,11 +19,12 @@ from ohq.cli._common import (
     progress,
     resolve_model,
 )
-from ohq.data.distill import DistilledData, batchnorm_layers, distill_data, save_distilled
 from ohq.errors import OhqError
-from ohq.io import check_writable, write_atomic
 
-NOpt = Annotated[int, typer.Option("--n", "-n", help="Number of synthetic samples.")]
+if TYPE_CHECKING:
+    from ohq.data.distill import DistilledData
+
+NOpt = Annotated[int, typer.Option("--samples", "--n", "-n", help="Number of synthetic samples.")]
 StepsOpt = Annotated[int, typer.Option(help="Adam steps per batch (ZeroQ: 500).")]
 BatchOpt = Annotated[int, typer.Option("--batch", help="Samples optimised together (ZeroQ: 32).")]
 LrOpt = Annotated[float, typer.Option(help="Adam learning rate (ZeroQ: 0.5).")]
@@ -37,6 +39,8 @@ def run_distill(
     resolution: int | None, label: str = "distill",
 ) -> tuple[DistilledData, float]:
     """Distil with a Rich progress bar (shared with `ohq analyze`); returns the data and seconds."""
+    from ohq.data.distill import batchnorm_layers, distill_data
+
     if not batchnorm_layers(loaded.model):  # before the progress bar, so the error is one line
         raise OhqError(
             f"model {loaded.name!r} has no BatchNorm layer, so data cannot be distilled from it; "
@@ -74,10 +78,14 @@ def distill(
     seed: SeedOpt = 0,
     weights: WeightsOpt = None,
     input: InputOpt = None,
-    force: Annotated[bool, typer.Option(help="Overwrite --out.")] = False,
+    force: Annotated[bool, typer.Option("--force/--no-force", help="Overwrite --out.")] = False,
+    threads: ThreadsOpt = None,
     json: JsonOpt = False,
 ) -> None:
     """Generate inputs whose statistics match every BatchNorm layer (ZeroQ); save them as .npz."""
+    from ohq.data.distill import save_distilled
+    from ohq.io import check_writable, write_atomic
+
     if not out.endswith(".npz"):
         raise OhqError(f"--out must end in .npz, got {out!r}")
     if n <= 0:

@@ -3,14 +3,27 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import torch
 import typer
 from rich.table import Table
 
-from ohq.cli._common import JsonOpt, ModelOpt, WeightsOpt, app, console, print_json, resolve_model
+from ohq.cli._common import (
+    JsonOpt,
+    ModelOpt,
+    NormalizeOpt,
+    ThreadsOpt,
+    WeightsOpt,
+    app,
+    console,
+    console_err,
+    print_json,
+    resolve_model,
+)
 from ohq.errors import OhqError
+
+if TYPE_CHECKING:
+    import torch
 
 BATCH = 500
 
@@ -19,6 +32,7 @@ class Engine(StrEnum):
     fake = "fake"
     integer = "integer"
     both = "both"
+    rtl = "rtl"
 
 
 @app.command("eval")
@@ -38,12 +52,18 @@ def eval_(
     first_last_bits: Annotated[
         int | None, typer.Option(help="Keep the first and last layer at this many bits (fixed-point).")
     ] = None,
-    engine: Annotated[Engine, typer.Option(help="fake, integer or both (checks bit-exactness).")] = Engine.both,
+    engine: Annotated[Engine, typer.Option(help="fake, integer, both (checks bit-exactness) or rtl (the simulated chip).")] = Engine.both,
+    limit: Annotated[int, typer.Option(help="--engine rtl: test images to run through the chip.")] = 10,
     calib: Annotated[int, typer.Option(help="Calibration samples from the train split.")] = 256,
+    normalize: NormalizeOpt = None,
+    threads: ThreadsOpt = None,
     json: JsonOpt = False,
 ) -> None:
     """Quantize with PTQ and evaluate on the data set's test split (all of it)."""
-    from ohq.data import load_dataset
+    import torch
+
+    from ohq.data import load_dataset, mismatch_warning, sample
+    from ohq.models.shipped import expected_top1
     from ohq.quant import Plan, QuantSpec, quantize
 
     if calib < 1:
@@ -53,20 +73,30 @@ def eval_(
     else:
         act = a_bits if a_bits is not None else (16 if bits == 16 else 8)
         plan = Plan(QuantSpec(bits, act, scheme, rho=rho), first_last_bits=first_last_bits)
-    loaded, _ = resolve_model(model, weights, None)
+    loaded, _ = resolve_model(model, weights, None, normalize)
     net = loaded.model.eval()
-    test = load_dataset(data, "test")
-    train = load_dataset(data, "train")
-    order = torch.randperm(len(train), generator=torch.Generator().manual_seed(0))[:calib]
-    qmodel = quantize(net, plan, train.x[order])
+    test = load_dataset(data, "test", loaded.normalize)
+    train = load_dataset(data, "train", loaded.normalize)
+    from ohq.data.checks import check_labels
+
+    check_labels(net, (1, *test.x.shape[1:]), test)
+    qmodel = quantize(net, plan, sample(train, calib, seed=0)[0])
     doc = {"model": loaded.name, "data": data, "top1_fp32": _top1(net, test.x, test.y)}
+    warning = mismatch_warning(doc["top1_fp32"], test.num_classes, expected_top1(loaded.name))
+    doc["warnings"] = [warning] if warning else []
+    if warning:
+        console_err.print(f"[yellow]warning:[/] {warning}")
     fake = integer = None
     if engine in (Engine.fake, Engine.both):
         fake = _logits(qmodel, test.x)
         doc["top1_quant"] = _accuracy(fake, test.y)
     else:
         doc["top1_quant"] = None
-    if engine in (Engine.integer, Engine.both):
+    if engine is Engine.rtl:
+        from ohq.hw.rtl.evaluate import rtl_eval
+
+        doc.update(rtl_eval(qmodel, test.x, test.y, limit))
+    if engine in (Engine.integer, Engine.both, Engine.rtl):
         integer = _logits(qmodel.to_integer(), test.x)
         doc["top1_integer"] = _accuracy(integer, test.y)
     else:
@@ -85,6 +115,8 @@ def eval_(
 
 
 def _logits(fn, x: torch.Tensor) -> torch.Tensor:
+    import torch
+
     with torch.no_grad():
         return torch.cat([fn(x[i:i + BATCH]) for i in range(0, x.shape[0], BATCH)])
 
@@ -115,4 +147,7 @@ def _print(doc: dict) -> None:
     for row in doc["layers"]:
         key = f"W{row['w_bits'] or 'fp'}A{row['a_bits'] or 'fp'} {row['scheme'] or ''}".strip()
         labels[key] = labels.get(key, 0) + 1
+    if "top1_rtl" in doc:
+        console.print(f"rtl: top-1 {100 * doc['top1_rtl']:.2f} % on {doc['images']} images; "
+                      f"{doc['identical_logits']}/{doc['images']} logits identical to the integer engine")
     console.print("layers: " + ", ".join(f"{n}× {k}" for k, n in labels.items()))

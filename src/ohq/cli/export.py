@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-import torch
 import typer
 
-from ohq.cli._common import JsonOpt, app, console, print_json
+from ohq.cli._common import JsonOpt, NormalizeOpt, ThreadsOpt, app, console, print_json
 from ohq.errors import OhqError
 
 CALIB = 256
@@ -25,14 +24,16 @@ def export_(
                                              "(default: the shipped model's data set).")] = None,
     calib: Annotated[int, typer.Option(help="Calibration samples from the train split (--model).")] = CALIB,
     device: Annotated[str | None, typer.Option(help="Device profile for the hls4ml/FINN folding.")] = None,
-    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing --out.")] = False,
+    normalize: NormalizeOpt = None,
+    force: Annotated[bool, typer.Option("--force/--no-force", help="Overwrite an existing --out (only a file or folder ohq wrote).")] = False,
+    threads: ThreadsOpt = None,
     json: JsonOpt = False,
 ) -> None:
     """Export a quantized model (a run directory, or --model with a --config plan) to --format."""
     from ohq.export import export, get_format
 
     get_format(format)  # an unknown format fails before any model is built
-    qmodel, input_shape, device = _load(run, model, config, weights, data, calib, device)
+    qmodel, input_shape, device = _load(run, model, config, weights, data, calib, device, normalize)
     opts = {"input_shape": input_shape}
     if device is not None:
         opts["device"] = device
@@ -44,7 +45,7 @@ def export_(
     console.print(f"wrote {facts['format']} to {out}" + (f" ({len(files)} files)" if files else ""))
 
 
-def _load(run, model, config, weights, data, calib, device):
+def _load(run, model, config, weights, data, calib, device, normalize=None):
     if (run is None) == (model is None):
         raise OhqError("give either --run DIR or --model M --config PLAN")
     if run is not None:
@@ -54,24 +55,24 @@ def _load(run, model, config, weights, data, calib, device):
         return r.qmodel, r.input_shape, device or r.config.get("device")
     if config is None:
         raise OhqError("--model needs --config PLAN (a plan JSON of type ohq.plan)")
-    qmodel, shape = _quantize(model, config, weights, data, calib)
+    qmodel, shape = _quantize(model, config, weights, data, calib, normalize)
     return qmodel, shape, device
 
 
-def _quantize(model, config, weights, data, calib):
+def _quantize(model, config, weights, data, calib, normalize=None):
+
     from ohq.cli._common import resolve_model
-    from ohq.data import load_dataset
+    from ohq.data import load_dataset, sample
     from ohq.models.shipped import SHIPPED
     from ohq.quant import Plan, quantize
 
     plan = Plan.load_json(config)
     if calib < 1:
         raise OhqError(f"--calib {calib} gives empty calibration data; use at least 1 sample")
-    loaded, shape = resolve_model(model, weights, None)
+    loaded, shape = resolve_model(model, weights, None, normalize)
     if data is None:
         if loaded.name not in SHIPPED:
             raise OhqError(f"--data is needed to calibrate {model!r} (only shipped models know their data)")
         data = SHIPPED[loaded.name].data
-    train = load_dataset(data, "train")
-    order = torch.randperm(len(train), generator=torch.Generator().manual_seed(0))[:calib]
-    return quantize(loaded.model.eval(), plan, train.x[order]), shape
+    train = load_dataset(data, "train", loaded.normalize)
+    return quantize(loaded.model.eval(), plan, sample(train, calib, seed=0)[0]), shape

@@ -17,12 +17,13 @@ from ohq.cli._common import (
     print_json,
     resolve_model,
 )
-from ohq.graph import layer_graph
 
 
 @app.command()
 def graph(model: ModelOpt, weights: WeightsOpt = None, input: InputOpt = None, json: JsonOpt = False) -> None:
     """List every quantizable layer (conv, depthwise, grouped, linear) with shapes, params and MACs."""
+    from ohq.graph import layer_graph
+
     loaded, shape = resolve_model(model, weights, input)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
-import json as _json
 import warnings
-from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
+from ohq.cli._codesign import (
+    DataflowOpt,
+    FitBramOpt,
+    FlowObjectiveOpt,
+    PrOpt,
+    PruneOpt,
+    SparsityOpt,
+    run_hw,
+)
 from ohq.cli._common import (
     InputOpt,
     JsonOpt,
     ModelOpt,
+    ThreadsOpt,
     WeightsOpt,
     app,
     console,
@@ -24,30 +32,11 @@ from ohq.cli._common import (
 from ohq.errors import OhqError
 
 
-def read_plan_file(path: str):
-    """A plan from JSON: an ohq plan or run config (`"type": "ohq.plan"`/`"ohq.run"`), or the short
-    form {layer: bits | {w_bits, a_bits, scheme}, "_default": ...}, optionally wrapped as
-    {"plan": {...}} or {"layers": {...}}."""
-    p = Path(path)
-    if not p.is_file():
-        raise OhqError(f"config file {p} does not exist")
-    try:
-        doc = _json.loads(p.read_text())
-    except _json.JSONDecodeError as exc:
-        raise OhqError(f"config file {p}: not valid JSON ({exc.msg}, line {exc.lineno})") from None
-    if isinstance(doc, dict) and doc.get("type") in ("ohq.plan", "ohq.run"):
-        from ohq.quant import Plan  # the plan `ohq quantize` writes, alone or inside a run config
+def read_plan_file(path: str, scheme: str = "uniform", a_bits: int | None = None):
+    """A plan from JSON in any form `Plan.load` reads (an ohq plan, a run config, the short form)."""
+    from ohq.quant import Plan
 
-        return Plan.from_dict(doc if doc["type"] == "ohq.plan" else doc.get("plan"))
-    if isinstance(doc, dict):
-        for key in ("plan", "layers"):
-            if isinstance(doc.get(key), dict):
-                inner = dict(doc[key])
-                if "_default" in doc and "_default" not in inner:
-                    inner["_default"] = doc["_default"]
-                return inner
-        return doc
-    raise OhqError(f"config file {p}: expected a JSON object mapping layer names to bits")
+    return Plan.load(path, scheme, a_bits)
 
 
 def plot_costs(report, path: str) -> None:
@@ -84,16 +73,24 @@ def plot_costs(report, path: str) -> None:
 @app.command()
 def hw(
     model: ModelOpt,
-    device: Annotated[str, typer.Option("--device", "-d", help="Part name or alias: xc7z020, xc7z045, zcu102.")] = "xc7z020",
+    device: Annotated[str, typer.Option("--device", help="Part name or alias: xc7z020, xc7z045, zcu102.")] = "xc7z020",
     weights: WeightsOpt = None,
     input: InputOpt = None,
     bits: Annotated[int | None, typer.Option("--bits", "-b", help="Bits of every layer (weights and activations); default 8.")] = None,
     a_bits: Annotated[int | None, typer.Option("--a-bits", help="Activation bits (default: the weight bits).")] = None,
     config: Annotated[str | None, typer.Option("--config", help="Plan JSON (ohq.plan or a run config.json), or {layer: bits, '_default': bits}.")] = None,
     scheme: Annotated[str, typer.Option("--scheme", "-s", help="uniform | pot | sp2 | rowmix.")] = "uniform",
-    probe: Annotated[str, typer.Option("--probe", "-p", help="fpga-model | cpu | file.")] = "fpga-model",
+    probe: Annotated[str, typer.Option("--probe", "-p", help="fpga-model | cpu | file | rtl.")] = "fpga-model",
     probe_file: Annotated[str | None, typer.Option("--probe-file", help="CSV/JSON of per-layer board measurements (--probe file).")] = None,
     plot: Annotated[str | None, typer.Option("--plot", help="Write cycles/energy vs parameters to this PNG.")] = None,
+    dataflow: DataflowOpt = None,
+    fit_bram: FitBramOpt = False,
+    bram18k: Annotated[int | None, typer.Option("--bram18k", help="BRAM18K budget (default: the device's limit).")] = None,
+    sparsity: SparsityOpt = None,
+    prune: PruneOpt = "unstructured",
+    pr: PrOpt = False,
+    flow_objective: FlowObjectiveOpt = "traffic",
+    threads: ThreadsOpt = None,
     json: JsonOpt = False,
 ) -> None:
     """Per-layer clock cycles of the four steps, latency, energy, BRAM/DSP/LUT and DRAM bytes."""
@@ -107,13 +104,17 @@ def hw(
     dev = get_device(device)
     opts = {"path": probe_file} if probe == "file" else {}
     prb = get_probe(probe, **opts)
-    plan = read_plan_file(config) if config else (8 if bits is None else bits)
+    plan = read_plan_file(config, scheme, a_bits) if config else (8 if bits is None else bits)
     loaded, shape = resolve_model(model, weights, input)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         graph = layer_graph(loaded.model, shape)
     for w in caught:
         console_err.print(f"[yellow]warning:[/] {w.message}", highlight=False)
+    if dataflow or fit_bram or bram18k is not None or sparsity is not None or pr:  # co-design view
+        return run_hw(loaded.model, graph, dev, plan, scheme=scheme, a_bits=a_bits, dataflow=dataflow,
+                      fit_bram=fit_bram, bram18k=bram18k, sparsity=sparsity, prune=prune, pr=pr,
+                      name=loaded.name, as_json=json, objective=flow_objective)
     report = estimate(graph, dev, plan, prb, scheme=scheme, a_bits=a_bits, model_name=loaded.name)
     if plot:
         plot_costs(report, plot)

@@ -5,29 +5,44 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
+from ohq.cli._codesign import (
+    DataflowOpt,
+    FitBramOpt,
+    PrOpt,
+    PruneOpt,
+    SparsityOpt,
+    print_codesign,
+    quantize_options,
+)
 from ohq.cli._common import (
     InputOpt,
     JsonOpt,
     ModelOpt,
+    NormalizeOpt,
+    ThreadsOpt,
     WeightsOpt,
     app,
     console,
+    console_err,
     parse_shape,
     print_json,
     progress,
 )
 from ohq.errors import OhqError
-from ohq.pipeline import Reporter, Request, run_pipeline
+from ohq.reporter import Reporter
+
+if TYPE_CHECKING:
+    from ohq.pipeline import Request
 
 DataOpt = Annotated[str | None, typer.Option("--data", "-d", help="Real data (digits, mnist, .npz, folder); default: distilled.")]
 DeviceOpt = Annotated[str, typer.Option("--device", help="Target part or alias (xc7z020, xc7z045, zcu102).")]
 OutOpt = Annotated[str, typer.Option("--out", "-o", help="Run directory to create.")]
-ForceOpt = Annotated[bool, typer.Option("--force", help="Replace an existing run directory.")]
+ForceOpt = Annotated[bool, typer.Option("--force/--no-force", help="Replace an existing run directory (only one ohq wrote).")]
 
 
 class RichReporter(Reporter):
@@ -51,23 +66,36 @@ def parse_bits(text: str) -> tuple[int, ...]:
     try:
         bits = tuple(int(b) for b in text.split(","))
     except ValueError:
-        raise OhqError(f"--bits must be comma-separated integers like 4,8, got {text!r}") from None
+        raise OhqError(f"--candidate-bits must be comma-separated integers like 4,8, got {text!r}") from None
     if not bits:
-        raise OhqError("--bits needs at least one bit-width")
+        raise OhqError("--candidate-bits needs at least one bit-width")
     return bits
 
 
-def run_and_write(req: Request, out: str, force: bool, as_json: bool) -> None:
+def run_and_write(req: Request, out: str, force: bool, as_json: bool, sweep_points: int = 0) -> None:
     """Run the pipeline with progress bars, write the run directory, print the table or JSON."""
+    from ohq.io import check_out_dir
+    from ohq.pipeline import run_pipeline
     from ohq.report import result_points
     from ohq.rundir import summary, write_run
 
-    target = Path(out)
-    if target.exists() and not force:  # refuse before spending minutes on the pipeline
-        raise OhqError(f"{target} exists; pass --force to replace it (nothing was touched)")
+    target = check_out_dir(out, force, "run")  # refuse before spending minutes on the pipeline
     with progress() as bar:
         result = run_pipeline(req, RichReporter(bar))
-    write_run(result, target, force=force, pareto_points=result_points(result))
+        points, figures, table = [], {}, None
+        if sweep_points:  # the fronts: sizes W4…W8 and the latencies the device allows
+            from ohq.report.fronts import fronts_png
+            from ohq.sweep import sweep
+
+            points = sweep(req, sweep_points, max(2, sweep_points - 1), RichReporter(bar))
+            figures = {"fronts.png": fronts_png(points, result.top1["fp32"])}
+            table = [("Budget sweep", ["point", "top-1", "size MiB", "latency ms"],
+                      [[p["label"], p["top1"], p["size_mib"], p["latency_ms"]] for p in points])]
+    swept = [{k: p[k] for k in ("label", "top1", "size_mib", "latency_ms")} for p in points]
+    write_run(result, target, force=force, pareto_points=result_points(result) + swept,
+              extra_tables=table, figures=figures)
+    for text in result.extra.get("warnings", []):
+        console_err.print(f"[yellow]warning:[/] {text}")
     doc = summary(result) | {"run_dir": str(target)}
     if as_json:
         print_json(doc)
@@ -77,28 +105,33 @@ def run_and_write(req: Request, out: str, force: bool, as_json: bool) -> None:
 
 def print_result(result, out: Path) -> None:
     table = Table(title=f"{result.model_name} on {result.request.device}: per-layer plan")
-    for col in ("layer", "kind", "params", "sensitivity", "Ω", "bits", "cycles", "energy mJ"):
+    from ohq.report.advice import a_bits_of, accuracy_advice, budget_text, fp32_size_mib
+
+    for col in ("layer", "kind", "params", "sensitivity", "Ω", "W/A bits", "cycles", "energy mJ"):
         table.add_column(col, justify="left" if col in ("layer", "kind") else "right")
     for row in result.layers:
         table.add_row(
             row.name, row.kind, f"{row.params:,}", f"{row.sensitivity:.3g}", f"{row.omega:+.3f}",
-            str(row.bits), f"{row.cycles['total']:,}", f"{row.energy_mj:.4f}",
+            f"W{row.bits}A{a_bits_of(result, row)}", f"{row.cycles['total']:,}", f"{row.energy_mj:.4f}",
         )
     console.print(table)
     summary = Table(title="FP32 vs INT8 vs OHQ mixed")
     for col in ("model", "top-1", "size MiB", "latency ms", "energy mJ"):
         summary.add_column(col, justify="left" if col == "model" else "right")
     fmt = lambda v, spec: "—" if v is None else format(v, spec)  # noqa: E731
-    summary.add_row("FP32", fmt(result.top1["fp32"] and 100 * result.top1["fp32"], ".2f"), "", "", "")
+    summary.add_row("FP32", fmt(result.top1["fp32"] and 100 * result.top1["fp32"], ".2f"),
+                    f"{fp32_size_mib(result):.4f}", "—", "—")
     for key, label in (("int8", "W8A8"), ("mixed", "OHQ mixed")):
         t = result.totals[key]
         if t:
             summary.add_row(label, fmt(result.top1[key] and 100 * result.top1[key], ".2f"),
                             f"{t['size_mib']:.4f}", f"{t['latency_ms']:.3f}", f"{t['energy_mj']:.4f}")
     console.print(summary)
-    budgets = ", ".join(f"{k} ≤ {v:.4g}" for k, v in result.budgets.items())
-    console.print(f"budget {budgets}; ILP solved in {result.solve_ms:.1f} ms; data: {result.data_source}")
+    for text in accuracy_advice(result):
+        console.print(f"[yellow]note:[/] {text}")
+    console.print(f"budget {budget_text(result)}; ILP solved in {result.solve_ms:.1f} ms; data: {result.data_source}")
     console.print("stages: " + ", ".join(f"{k} {v:.1f}s" for k, v in result.seconds.items()))
+    print_codesign(result)
     console.print(f"run directory: [bold]{out}[/]  (report: {out / 'report.html'})")
 
 
@@ -113,15 +146,18 @@ def quantize(
     probe: Annotated[str, typer.Option(help="fpga-model, cpu or file.")] = "fpga-model",
     probe_file: Annotated[str | None, typer.Option(help="Per-layer board measurements (with --probe file).")] = None,
     size_mib: Annotated[float | None, typer.Option(help="Budget: MiB of weights.")] = None,
-    size_ratio: Annotated[float | None, typer.Option(help="Budget: S_4 + r·(S_8 − S_4), the paper's ratio.")] = None,
+    size_ratio: Annotated[float | None, typer.Option(
+        help="Budget as a ratio r between all-low and all-high bits: S_4 + r·(S_8 − S_4), so 0.5 = W4 + 50 % "
+             "of the way to W8 (not half the size; for MiB use --size-mib).")] = None,
     latency_ms: Annotated[float | None, typer.Option(help="Budget: modelled latency in ms.")] = None,
     energy_mj: Annotated[float | None, typer.Option(help="Budget: modelled energy in mJ.")] = None,
     bram18k: Annotated[float | None, typer.Option(help="Budget: 18 Kb BRAM blocks holding all weights.")] = None,
-    bits: Annotated[str, typer.Option(help="Candidate weight bit-widths.")] = "4,8",
+    bits: Annotated[str, typer.Option("--candidate-bits", "--bits", help="Candidate weight bit-widths, "
+                                      "comma-separated (--bits is the old spelling).")] = "4,8",
     a_bits: Annotated[int | None, typer.Option(help="Activation bits (default: each layer's weight bits, W/A */*).")] = None,
     scheme: Annotated[str, typer.Option(help="uniform, pot, sp2 or rowmix.")] = "uniform",
-    objective: Annotated[str, typer.Option(help="paper (Eq. 11) or min-sensitivity.")] = "paper",
-    sensitivity: Annotated[str, typer.Option(help="mqe, layerwise or hessian.")] = "mqe",
+    objective: Annotated[str, typer.Option(help="min-sensitivity (per-bit damage) or paper (Eq. 11).")] = "min-sensitivity",
+    sensitivity: Annotated[str, typer.Option(help="qmqe, mqe, layerwise or hessian.")] = "qmqe",
     samples: Annotated[int, typer.Option(help="Samples for sensitivity (and distillation).")] = 32,
     calib: Annotated[int, typer.Option(help="Calibration samples (real data).")] = 256,
     beta: Annotated[float, typer.Option(help="Weight of sensitivity in Ω.")] = 0.5,
@@ -129,31 +165,67 @@ def quantize(
     tie_residual: Annotated[bool, typer.Option(help="Give layers meeting at a residual add one bit-width.")] = False,
     pin_first_last: Annotated[int | None, typer.Option(help="Pin the first and last layer to these bits.")] = None,
     seed: Annotated[int, typer.Option(help="Seed for data order, masks and distillation.")] = 0,
+    search: Annotated[str, typer.Option(help="ilp (default), bo (optuna TPE) or random: bits and sparsity per layer.")] = "ilp",
+    trials: Annotated[int, typer.Option(help="Trials of --search bo/random (a resumed study counts its own).")] = 30,
+    storage: Annotated[str | None, typer.Option(help="Shared optuna study: sqlite:///study.db or journal:FILE.")] = None,
+    study: Annotated[str, typer.Option(help="Study name in --storage.")] = "ohq-bo",
+    sparsity: SparsityOpt = None,
+    prune: PruneOpt = "unstructured",
+    fit_bram: FitBramOpt = False,
+    dataflow: DataflowOpt = None,
+    pr: PrOpt = False,
+    lam: Annotated[float, typer.Option(help="BO objective: validation top-1 − λ·size/size_fp32.")] = 1.0,
+    max_loss: Annotated[float | None, typer.Option(help="BO: minimise size subject to validation top-1 loss ≤ this (e.g. 0.005).")] = None,
+    val: Annotated[int, typer.Option(help="Validation images scored per BO trial.")] = 1000,
+    normalize: NormalizeOpt = None,
+    sweep: Annotated[int, typer.Option(help="Also sweep N size budgets (W4…W8) and N−1 latency budgets: "
+                                       "fronts.png, the Pareto plot and a report table.")] = 0,
+    finetune: Annotated[str | None, typer.Option(help="Fine-tune the mixed model: qat or progressive.")] = None,
+    epochs: Annotated[float, typer.Option(help="Epochs of --finetune over the training split.")] = 1.0,
     scale: Annotated[str, typer.Option(help="float, or po2: power-of-two scales (bit-exact hls4ml).")] = "float",
     force: ForceOpt = False,
+    threads: ThreadsOpt = None,
     json: JsonOpt = False,
 ) -> None:
     """Decide every layer's bit-width from sensitivity and hardware cost, build it, and report."""
+    from ohq.pipeline import Request
     from ohq.quant.po2 import SCALES
 
     if scale not in SCALES:  # before minutes of pipeline
         raise OhqError(f"--scale must be one of {', '.join(SCALES)}, got {scale!r}")
+
+    cd = quantize_options(search, trials, storage, study, sparsity, prune, fit_bram, dataflow, pr, lam,
+                          max_loss, val, device)
     req = Request(
         model, weights, parse_shape(input) if input else None, data, device, probe, probe_file,
         parse_bits(bits), a_bits, scheme, objective, sensitivity, size_mib, size_ratio, latency_ms,
         energy_mj, bram18k, beta, gamma, samples, calib, tie_residual=tie_residual,
-        pin_first_last=pin_first_last, seed=seed, scale=scale,
+        pin_first_last=pin_first_last, seed=seed, normalize=normalize, finetune=finetune, finetune_epochs=epochs,
+        codesign=cd, scale=scale,
     )
-    run_and_write(req, out, force, json)
+    run_and_write(req, out, force, json, sweep)
 
 
 @app.command()
 def demo(
     out: Annotated[str | None, typer.Option("--out", "-o", help="Run directory (default runs/demo-TIME).")] = None,
+    sweep: Annotated[int, typer.Option(help="Also draw the fronts over N size and N−1 latency budgets.")] = 0,
     force: ForceOpt = False,
+    threads: ThreadsOpt = None,
     json: JsonOpt = False,
 ) -> None:
-    """The main job on the embedded default: mnist_resnet, real MNIST, xc7z020, size ratio 0.5."""
+    """The main job on the embedded default: mnist_resnet on real MNIST for xc7z020, under a
+    latency budget (3.03 ms) that INT8 (3.14 ms modelled) cannot meet."""
     out = out or f"runs/demo-{time.strftime('%Y%m%d-%H%M%S')}"
-    req = Request("mnist_resnet", data="mnist", device="xc7z020", size_ratio=0.5)
-    run_and_write(req, out, force, json)
+    run_and_write(demo_request(), out, force, json, sweep)
+
+
+DEMO_LATENCY_MS = 3.03  # below INT8's 3.136 ms and above all-W4's 2.972 ms for mnist_resnet on xc7z020
+
+
+def demo_request():
+    """The embedded default: a latency budget INT8 cannot meet; the least sensitive plan that does."""
+    from ohq.pipeline import Request
+
+    return Request("mnist_resnet", data="mnist", device="xc7z020", latency_ms=DEMO_LATENCY_MS,
+                   objective="min-sensitivity")

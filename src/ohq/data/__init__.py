@@ -14,15 +14,20 @@ from ohq.data.distill import (
     load_inputs,
     save_distilled,
 )
+from ohq.data.normalize import Normalize, mismatch_warning
+from ohq.data.sample import sample
 
 __all__ = [
     "SPLITS",
     "DistilledData",
     "LabeledData",
+    "Normalize",
     "bn_statistics_loss",
     "distill_data",
     "list_datasets",
     "load_dataset",
     "load_inputs",
+    "sample",
+    "mismatch_warning",
     "save_distilled",
 ]

@@ -1,10 +1,12 @@
-"""Data set loaders. Each returns float inputs (N, C, H, W), normalised, and int64 labels."""
+"""Data set loaders. Each reads raw pixels in [0, 1] and applies the model's input transform
+(`ohq.data.normalize`; by default the data set's own), returning (N, C, H, W) floats and int64 labels."""
 
 from __future__ import annotations
 
 import gzip
 import importlib.util
 import os
+import zipfile
 from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
@@ -13,10 +15,10 @@ import numpy as np
 import torch
 from torch.utils.data import TensorDataset
 
+from ohq.data.normalize import Normalize
 from ohq.errors import OhqError
 
 SPLITS = ("train", "val", "test")
-MNIST_MEAN, MNIST_STD = 0.1307, 0.3081  # the standard normalisation, so outside MNIST models work
 _SPLIT_SEED = 0
 
 
@@ -41,16 +43,20 @@ class LabeledData(TensorDataset):
         return (1, *self.x.shape[1:])
 
 
-def load_dataset(name: str, split: str = "test") -> LabeledData:
-    """Load split `split` of data set `name`: "digits", "mnist", a `.npz` file or an image folder."""
+def load_dataset(name: str, split: str = "test", normalize: Normalize | None = None) -> LabeledData:
+    """Load split `split` of data set `name`: "digits", "mnist", a `.npz` file or an image folder,
+    normalised with `normalize` (the model's transform; default: the data set's conventional one).
+    An `.npz` holding floats outside [0, 1] is taken as already normalised and used as it is."""
     if split not in SPLITS:
         raise OhqError(f"unknown split {split!r}; use one of {', '.join(SPLITS)}")
+    as_is = False
     if name in _BUILTIN:
         x, y, splits = _BUILTIN[name]()
     else:
         path = Path(name)
         if path.suffix == ".npz":
             x, y = _read_npz(path)
+            as_is = bool(x.min() < 0 or x.max() > 1)  # not pixels: already in the model's input space
         elif path.is_dir():
             x, y = _read_image_folder(path)
         else:
@@ -61,8 +67,11 @@ def load_dataset(name: str, split: str = "test") -> LabeledData:
         splits = _fixed_splits(len(x))
     index = splits[split]
     num_classes = int(y.max()) + 1
+    x = x[index]
+    if not as_is:
+        x = (normalize or Normalize.for_data(name)).apply(x)
     return LabeledData(
-        torch.from_numpy(x[index]).float(), torch.from_numpy(y[index]).long(), str(name), split, num_classes
+        torch.from_numpy(x).float(), torch.from_numpy(y[index]).long(), str(name), split, num_classes
     )
 
 
@@ -86,8 +95,7 @@ def _digits():
     from sklearn.datasets import load_digits
 
     bunch = load_digits()
-    # Pixel values are 0..16; scale to [0, 1] and centre as MNIST-style models expect.
-    x = ((bunch.images / 16.0 - 0.5) / 0.5).astype(np.float32)[:, None]
+    x = (bunch.images / 16.0).astype(np.float32)[:, None]  # pixel values are 0..16
     return x, bunch.target.astype(np.int64), _fixed_splits(len(x))
 
 
@@ -124,8 +132,7 @@ def _mnist():
         for kind, nd in (("images", 3), ("labels", 1))
     ]
     train_x, train_y, test_x, test_y = parts
-    x = np.concatenate([train_x, test_x])[:, None].astype(np.float32)
-    x = (x / 255.0 - MNIST_MEAN) / MNIST_STD
+    x = np.concatenate([train_x, test_x])[:, None].astype(np.float32) / 255.0
     y = np.concatenate([train_y, test_y]).astype(np.int64)
     n_train = len(train_x)  # 60,000: the last 5,000 are validation; test is the official 10,000
     splits = {
@@ -149,8 +156,9 @@ def _read_npz(path: Path) -> tuple[np.ndarray, np.ndarray]:
         with np.load(path, allow_pickle=False) as f:
             if "x" not in f or "y" not in f:
                 raise OhqError(f"{path} must hold arrays 'x' (N, C, H, W) and 'y' (N,); it has {list(f.keys())}")
-            x, y = f["x"].astype(np.float32), f["y"]
-    except (OSError, ValueError) as exc:
+            x, y = f["x"], f["y"]
+            x = x.astype(np.float32) / (255.0 if x.dtype == np.uint8 else 1.0)  # uint8: 0..255 pixels
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
         raise OhqError(f"cannot read {path} as .npz: {exc}") from exc
     if x.ndim == 3:  # (N, H, W) grayscale
         x = x[:, None]
@@ -186,4 +194,4 @@ def _read_image_folder(root: Path) -> tuple[np.ndarray, np.ndarray]:
         raise OhqError(f"images in {root} differ in size; resize them to one size first")
     x = np.stack(images).astype(np.float32) / 255.0
     x = x[:, None] if x.ndim == 3 else x.transpose(0, 3, 1, 2)
-    return (x - 0.5) / 0.5, np.asarray(labels, dtype=np.int64)
+    return x, np.asarray(labels, dtype=np.int64)

@@ -1,4 +1,4 @@
-"""Distilled data (seed 003 Eq. 2, ZeroQ): synthetic inputs whose BatchNorm statistics match.
+"""Distilled data (the OHQ paper Eq. 2, ZeroQ): synthetic inputs whose BatchNorm statistics match.
 
 Starting from N(0, 1) noise, the input is optimised so that at every BatchNorm layer the
 per-channel mean and standard deviation of the layer's input match the stored running mean and
@@ -19,6 +19,7 @@ plateau. Nothing here prints; pass `callback(step, total, loss)` to show progres
 from __future__ import annotations
 
 import math
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +28,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from ohq.errors import OhqError
+from ohq.errors import FILE_ERRORS, MODEL_RUN_ERRORS, DataError, ModelError, OhqError, blame_user
 
 _BN = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
 ProgressFn = Callable[[int, int, float], None]
@@ -156,8 +157,8 @@ def load_inputs(path: str | Path) -> Tensor:
             x = np.asarray(npz[npz.files[0]])
     except OhqError:
         raise
-    except Exception as exc:
-        raise OhqError(f"cannot read {path} as an .npz file: {type(exc).__name__}") from exc
+    except (*FILE_ERRORS, zipfile.BadZipFile) as exc:
+        raise DataError(f"cannot read {path} as an .npz file: {type(exc).__name__}") from exc
     if x.ndim < 2 or x.shape[0] == 0:
         raise OhqError(f"{path}: expected a first array of shape (N, C, H, W), got {x.shape}")
     return torch.from_numpy(x.astype(np.float32))
@@ -166,11 +167,8 @@ def load_inputs(path: str | Path) -> Tensor:
 def _first_forward(model: nn.Module, x: Tensor) -> None:
     try:
         model(x)
-    except Exception as exc:  # the sample shape does not fit the model
-        msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise OhqError(
-            f"the model cannot take inputs of shape {tuple(x.shape)} (pass --input): {msg}"
-        ) from exc
+    except MODEL_RUN_ERRORS as exc:  # the sample shape does not fit the model
+        raise blame_user(exc, ModelError, f"the model cannot take inputs of shape {tuple(x.shape)} (pass --input)") from exc
 
 
 class _BNStats:

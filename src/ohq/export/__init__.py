@@ -1,4 +1,4 @@
-"""Export a QuantModel to the formats deployment flows read (DESIGN §6), one handler per format.
+"""Export a QuantModel to the formats deployment flows read (docs/design.md), one handler per format.
 
 >>> from ohq.export import list_formats
 >>> {"c", "hls4ml", "onnx-qdq", "qonnx"} <= set(list_formats())
@@ -13,7 +13,7 @@ from typing import Any
 
 from ohq.errors import OhqError
 from ohq.export import c_header, hls4ml, onnx_qdq, qonnx  # noqa: F401  (registers)
-from ohq.export._registry import Format, get_format, list_formats, register_format
+from ohq.export._registry import FORMATS, Format, get_format, list_formats, register_format
 from ohq.export._write import write_output
 from ohq.export.finn import finn_folding
 from ohq.export.hls4ml import hls4ml_config
@@ -30,10 +30,11 @@ def export(qmodel: Any, format: str, out: str | Path, *, force: bool = False, **
     if not isinstance(qmodel, QuantModel):
         raise OhqError(f"export needs an ohq QuantModel, got {type(qmodel).__name__}")
     handler = get_format(format)
+    handler.check_installed()
     handler.check(qmodel)
     facts = write_output(out, handler.kind, force, lambda tmp: handler.write(qmodel, tmp, **opts))
     return {"format": handler.name, "out": str(out), **facts}
 
 
-__all__ = ["Format", "export", "finn_folding", "get_format", "hls4ml_config", "list_formats",
+__all__ = ["FORMATS", "Format", "export", "finn_folding", "get_format", "hls4ml_config", "list_formats",
            "register_format"]

@@ -10,7 +10,7 @@ import torch
 from onnx import numpy_helper
 from torch import Tensor, nn
 
-from ohq.errors import OhqError
+from ohq.errors import OhqError, blame_user
 
 INPUT, OUTPUT = "x", "logits"
 
@@ -30,9 +30,9 @@ def trace_to_onnx(module: nn.Module, sample: Tensor, opset: int, custom_opsets: 
             )
         except OhqError:
             raise
-        except Exception as exc:  # the exporter's errors are long; keep the first line
-            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-            raise OhqError(f"torch.onnx could not export the quantized model: {first}") from None
+        except (torch.onnx.errors.OnnxExporterError, RuntimeError, TypeError) as exc:
+            # the exporter's errors are long; keep the first line
+            raise blame_user(exc, OhqError, "torch.onnx could not export the quantized model") from exc
     return onnx.load_from_string(buf.getvalue())
 
 

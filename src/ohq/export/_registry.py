@@ -1,4 +1,4 @@
-"""The export format registry: `@register_format("name")` on a `Format` handler class (STYLE 1, 6).
+"""The export format registry: `@register_format("name")` on a `Format` handler class.
 
 A handler says what it writes (`kind`: "file" or "dir"), which layers it cannot express
 (`check`, one OhqError naming the layer and why) and how it writes them (`write`).
@@ -6,9 +6,11 @@ A handler says what it writes (`kind`: "file" or "dir"), which layers it cannot 
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 from typing import Any
 
+from ohq.errors import OhqError
 from ohq.registry import Registry
 
 
@@ -19,6 +21,14 @@ class Format:
     kind: str = "file"  # "file": `out` is one file; "dir": `out` is a folder of files
     suffix: str = ""
     description: str = ""
+    requires: tuple[str, ...] = ()  # modules of the [export] extra this format imports when it writes
+
+    def check_installed(self) -> None:
+        """One-line OhqError naming the pip command when a module this format needs is missing."""
+        missing = [m for m in self.requires if _missing(m)]
+        if missing:
+            raise OhqError(f"export format {self.name!r} needs {', '.join(missing)}: "
+                           "pip install 'ohq[export]'")
 
     def check(self, qmodel: Any) -> None:
         """Raise OhqError naming the first layer this format cannot express (and why)."""
@@ -39,3 +49,10 @@ def get_format(name: str) -> Format:
 
 def list_formats() -> list[str]:
     return FORMATS.names()
+
+
+def _missing(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is None
+    except (ImportError, ValueError):  # ValueError: a module blocked in sys.modules
+        return True

@@ -23,22 +23,22 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import onnx
 import torch
 from torch import Tensor
 
 from ohq.errors import OhqError
 from ohq.export._graphcheck import quantizers_in, require_input_shape
 from ohq.export._module import export_module
-from ohq.export._onnx import constants_to_initializers, finish, trace_to_onnx
-from ohq.export._qdq_layout import hoist
 from ohq.export._registry import Format, register_format
 from ohq.quant._registry import get_scheme
 from ohq.quant.dyadic import QParams
 from ohq.quant.layers import QuantLayer
+
+if TYPE_CHECKING:
+    import onnx
 
 OPSET = 17
 _INT32 = (1 << 31) - 1
@@ -153,6 +153,11 @@ def session_config(qmodel) -> dict[str, str]:
 
 
 def to_qdq(qmodel, input_shape: tuple[int, ...]) -> onnx.ModelProto:
+    import onnx
+
+    from ohq.export._onnx import constants_to_initializers, finish, trace_to_onnx
+    from ohq.export._qdq_layout import hoist
+
     check_qdq(qmodel)
     module = export_module(qmodel, QdqQuantizers())
     model = trace_to_onnx(module, torch.zeros((1,) + tuple(input_shape[1:])), OPSET)
@@ -164,6 +169,7 @@ def to_qdq(qmodel, input_shape: tuple[int, ...]) -> onnx.ModelProto:
 @register_format("onnx-qdq")
 class OnnxQdq(Format):
     kind = "file"
+    requires = ("onnx",)  # the [export] extra, imported only when this format writes
     suffix = ".onnx"
     description = "ONNX with QuantizeLinear/DequantizeLinear pairs, for onnxruntime"
 
@@ -171,6 +177,8 @@ class OnnxQdq(Format):
         check_qdq(qmodel)
 
     def write(self, qmodel: Any, out: Path, **opts: Any) -> dict[str, Any]:
+        import onnx
+
         shape = require_input_shape(opts, self.name)
         model = to_qdq(qmodel, shape)
         onnx.save(model, str(out))

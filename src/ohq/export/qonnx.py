@@ -22,21 +22,21 @@ by one code where a value sits on a rounding edge, hence the tolerance of docs/e
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import onnx
 import torch
 from torch import Tensor
 
 from ohq.errors import OhqError
 from ohq.export._graphcheck import require_input_shape
 from ohq.export._module import export_module
-from ohq.export._onnx import constants_to_initializers, trace_to_onnx
-from ohq.export._qdq_layout import hoist
 from ohq.export._registry import Format, register_format
 from ohq.quant.dyadic import QParams
 from ohq.quant.layers import QuantLayer
+
+if TYPE_CHECKING:
+    import onnx
 
 DOMAIN = "qonnx.custom_op.general"
 OPSET = 13
@@ -117,6 +117,9 @@ def check_qonnx(qmodel) -> None:
 
 def to_qonnx(qmodel, input_shape: tuple[int, ...]) -> onnx.ModelProto:
     """The QONNX model; shapes are static (`input_shape`, batch included), as FINN expects."""
+    from ohq.export._onnx import constants_to_initializers, trace_to_onnx
+    from ohq.export._qdq_layout import hoist
+
     check_qonnx(qmodel)
     module = export_module(qmodel, QonnxQuantizers())
     model = trace_to_onnx(module, torch.zeros(tuple(input_shape)), OPSET, {DOMAIN: 1}, dynamic=False)
@@ -137,6 +140,7 @@ def clean(model: onnx.ModelProto) -> onnx.ModelProto:
 @register_format("qonnx")
 class Qonnx(Format):
     kind = "file"
+    requires = ("onnx",)  # the [export] extra, imported only when this format writes
     suffix = ".onnx"
     description = "ONNX with QONNX Quant nodes (FINN / hls4ml front end)"
 
@@ -144,6 +148,8 @@ class Qonnx(Format):
         check_qonnx(qmodel)
 
     def write(self, qmodel: Any, out: Path, **opts: Any) -> dict[str, Any]:
+        import onnx
+
         model = to_qonnx(qmodel, require_input_shape(opts, self.name))
         onnx.save(model, str(out))
         return {"nodes": len(model.graph.node), "opset": OPSET}

@@ -1,4 +1,4 @@
-"""Hardware awareness (OQA, DESIGN §3): device profiles, the accelerator model, energy, probes.
+"""Hardware awareness (OQA, docs/design.md): device profiles, the accelerator model, energy, probes.
 
 >>> from ohq.hw import get_device, balanced_sp2_share
 >>> 0 < balanced_sp2_share(get_device("zcu102")) < 1
@@ -10,7 +10,7 @@ from ohq.hw.cost import STEPS, LayerCost, layer_cost
 from ohq.hw.device import Device, get_device, list_devices
 from ohq.hw.plan import resolve_plan, scheme_resource
 from ohq.hw.pr import PrSchedule, pr_schedule
-from ohq.hw.probes import get_probe, list_probes, register_probe
+from ohq.hw.probes import PROBES, get_probe, list_probes, register_probe
 from ohq.hw.report import HwReport, cost_table, estimate
 
 
@@ -20,6 +20,7 @@ def balanced_sp2_share(device: str | Device, w_bits: int = 4, a_bits: int = 8) -
 
 
 __all__ = [
+    "PROBES",
     "STEPS",
     "Device",
     "HwReport",

@@ -1,4 +1,4 @@
-"""The OHQ accelerator's structure (seed 003 appendix B): GEMM shapes, tiling, BRAM, engine throughput.
+"""The OHQ accelerator's structure (the OHQ paper appendix B): GEMM shapes, tiling, BRAM, engine throughput.
 
 Img2Col (B.2.1) turns a conv into a GEMM: kernel matrix m x k (m = k_o/groups, k = k_i/groups·k_h·k_w)
 times feature matrix k x n (n = o_h·o_w), once per group. A multiply-add tree (B.2.2) computes the
@@ -8,12 +8,12 @@ products; sub-matrix slicing (B.2.3, Algorithm 1) picks one square tile side per
 How bit-width and scheme change throughput, per resource (`ohq.quant.Resource`):
 
 - DSP (fixed-point): one DSP48 does 1 multiply above 8 bits, 2 at <= 8 bits (two products that
-  share an operand, Xilinx WP486), 4 at <= 4 bits (WP521); at <= 3 bits the LUT PEs add LUT
+  share an operand, Xilinx WP486), 4 at <= 4 bits on DSP48E2 only (WP521; 2 on DSP48E1); at <= 3 bits the LUT PEs add LUT
   multipliers beside the DSPs.
-- SHIFT (power-of-two, seed 002's SVPE): a product is a LUT barrel shift; DSPs only accumulate, k
+- SHIFT (power-of-two, n-BQ-NN's SVPE): a product is a LUT barrel shift; DSPs only accumulate, k
   products per DSP for a k x k convolver (DSPs per convolver drop from k²+k to k), k = 3.
-- SHIFT_ADD (SP2, seed 001): two shifts and an add on LUTs, DSPs accumulate as in the SVPE.
-- DSP_LUT (row-wise mix, seed 001): the DSP core and an SP2 LUT core run side by side; rows split in
+- SHIFT_ADD (SP2, MSQ): two shifts and an add on LUTs, DSPs accumulate as in the SVPE.
+- DSP_LUT (row-wise mix, MSQ): the DSP core and an SP2 LUT core run side by side; rows split in
   the balanced share rho = P_LUT / (P_LUT + P_DSP) so both finish together.
 """
 
@@ -26,8 +26,8 @@ from ohq.graph import Layer
 from ohq.hw.device import Device
 from ohq.quant.resource import Resource
 
-SVPE_PRODUCTS_PER_DSP = 3  # seed 002: a k x k SVPE convolver uses k DSPs for k² shifts (k = 3)
-BRAM36_BYTES = 4096  # 512 x 64 bit: seed 003 B.2.4 uses 64 of the 72 bits of each BRAM row
+SVPE_PRODUCTS_PER_DSP = 3  # n-BQ-NN: a k x k SVPE convolver uses k DSPs for k² shifts (k = 3)
+BRAM36_BYTES = 4096  # 512 x 64 bit: the OHQ paper B.2.4 uses 64 of the 72 bits of each BRAM row
 BRAM18_BYTES = 2048
 BRAM18_WIDTH_BITS = 32  # data bits of one BRAM18 port (36 incl. parity), UG473
 # Algorithm 2's BRAM_coe: BRAM36 per unit of L_max. Weight and feature rows hold L 8-bit elements
@@ -64,7 +64,7 @@ class BramPlan:
 
 
 def gemm_of(layer: Layer) -> Gemm:
-    """Img2Col shape of a layer (seed 003 B.2.1); the batch multiplies n."""
+    """Img2Col shape of a layer (the OHQ paper B.2.1); the batch multiplies n."""
     batch = layer.out_shape[0]
     if layer.kind == "linear":
         rows = math.prod(layer.out_shape[1:-1]) if len(layer.out_shape) > 2 else 1
@@ -76,7 +76,7 @@ def gemm_of(layer: Layer) -> Gemm:
 
 
 def bram_plan(device: Device) -> BramPlan:
-    """Algorithm 2 (seed 003 B.2.4): double L_max from 8 while the three buffers fit the budget."""
+    """Algorithm 2 (the OHQ paper B.2.4): double L_max from 8 while the three buffers fit the budget."""
     budget = math.floor(device.bram36 * device.bram_util_max)
     per_l = sum(BRAM_COE.values())
     l_max = 8
@@ -94,7 +94,7 @@ def bram_plan(device: Device) -> BramPlan:
 
 
 def tile_side(length: int, l_min: int, l_max: int) -> int:
-    """Algorithm 1 (seed 003 B.2.3): the slicing length for a matrix whose smallest side is `length`.
+    """Algorithm 1 (the OHQ paper B.2.3): the slicing length for a matrix whose smallest side is `length`.
 
     A power of two up to L_max is kept; below L_min the tile is L_min (one buffer row must fill);
     otherwise the nearest power of two; above L_max, L_max or L_max/2 by the remainder.
@@ -111,10 +111,16 @@ def tile_side(length: int, l_min: int, l_max: int) -> int:
     return l_max if length % l_max > l_max / 2 else l_max // 2
 
 
-def dsp_pack(bits: int) -> int:
-    """Multiplies per DSP48 per cycle for operands of `bits` bits (WP486: 2 at <= 8; WP521: 4 at <= 4)."""
+def dsp_pack(bits: int, dsp_type: str = "DSP48E2") -> int:
+    """Multiplies per DSP48 per cycle for operands of `bits` bits.
+
+    2 at <= 8 bits (two products sharing an operand: WP486 on the DSP48E2; on the 25x18 DSP48E1
+    the RTL packs them with 16-bit fields, ohq.hw.rtl). 4 at <= 4 bits only on the 27x18 DSP48E2
+    (WP521): on the DSP48E1 four 8-bit fields fit only as 2 channels x 2 pixels with no guard
+    bits, which neither the paper's IP nor this RTL does, so it stays 2.
+    """
     if bits <= 4:
-        return 4
+        return 2 if dsp_type == "DSP48E1" else 4
     if bits <= 8:
         return 2
     return 1
@@ -148,26 +154,27 @@ def shift_add_luts(w_bits: int, a_bits: int) -> int:
     return width * (math.ceil(m1 / 2) + max(math.ceil(m2 / 2), 1)) + width
 
 
-def lut_mult_max_bits() -> int:
+def lut_mult_max_bits(dsp_type: str = "DSP48E2") -> int:
     """Fixed-point operands at or below this width also get LUT multipliers (narrow-operand MACs).
 
-    At 4 bits a DSP48 already packs 4 products; LUT multipliers pay off below that (a 3 x 3 MAC is
-    ~17 LUT6, a 2 x 2 MAC ~10).
+    On a DSP48E2 a DSP already packs 4 products at 4 bits, so LUT multipliers pay off below that
+    (a 3 x 3 MAC is ~17 LUT6, a 2 x 2 MAC ~10). A DSP48E1 packs only 2 at 4 bits, so 4-bit MACs
+    (~24 LUT6) get LUT multipliers too, as the RTL's <= 4-bit lanes do (ohq.hw.rtl).
     """
-    return 3
+    return 4 if dsp_type == "DSP48E1" else 3
 
 
 def dsp_core_macs_per_cycle(w_bits: int, a_bits: int, device: Device) -> float:
     """MACs/cycle of the fixed-point core: packed DSP48s, plus LUT multipliers for narrow operands."""
     bits = max(w_bits, a_bits)
-    macs = device.pe_dsp * dsp_pack(bits)
-    if bits <= lut_mult_max_bits():
+    macs = device.pe_dsp * dsp_pack(bits, device.dsp_type)
+    if bits <= lut_mult_max_bits(device.dsp_type):
         macs += device.pe_lut // lut_mult_luts(w_bits, a_bits)
     return float(macs)
 
 
 def lut_core_macs_per_cycle(resource: Resource, w_bits: int, a_bits: int, device: Device) -> float:
-    """MACs/cycle of the LUT shift (PoT) or shift-add (SP2) core, accumulated on DSPs (SVPE, seed 002)."""
+    """MACs/cycle of the LUT shift (PoT) or shift-add (SP2) core, accumulated on DSPs (SVPE, n-BQ-NN)."""
     luts = shift_luts(w_bits, a_bits) if resource is Resource.SHIFT else shift_add_luts(w_bits, a_bits)
     by_lut = device.pe_lut // luts
     by_dsp = device.pe_dsp * SVPE_PRODUCTS_PER_DSP
@@ -175,18 +182,18 @@ def lut_core_macs_per_cycle(resource: Resource, w_bits: int, a_bits: int, device
 
 
 def vpe_macs_per_cycle(bits: int, device: Device, k: int = SVPE_PRODUCTS_PER_DSP) -> float:
-    """MACs/cycle of seed 002's MAC-based VPE baseline: k² multipliers and k adders per k x k
+    """MACs/cycle of n-BQ-NN's MAC-based VPE baseline: k² multipliers and k adders per k x k
     convolver, all on DSPs, so (k² + k) DSPs per k² MACs (packed at <= 8 bits)."""
-    return device.pe_dsp * k * k / (k * k + k) * dsp_pack(bits)
+    return device.pe_dsp * k * k / (k * k + k) * dsp_pack(bits, device.dsp_type)
 
 
 def balanced_sp2_share(device: Device, w_bits: int = 4, a_bits: int = 8) -> float:
     """rho = P_LUT / (P_LUT + P_DSP): the SP2 row share that makes both cores finish together.
 
     P_DSP is the DSP core alone (its DSPs do not accumulate for the LUT core in the row-wise mix);
-    P_LUT is the SP2 shift-add core on the LUT PE budget (seed 001, DESIGN §2).
+    P_LUT is the SP2 shift-add core on the LUT PE budget (MSQ, docs/design.md).
     """
-    p_dsp = device.pe_dsp * dsp_pack(max(w_bits, a_bits))
+    p_dsp = device.pe_dsp * dsp_pack(max(w_bits, a_bits), device.dsp_type)
     p_lut = device.pe_lut // shift_add_luts(w_bits, a_bits)
     return p_lut / (p_lut + p_dsp)
 
@@ -198,7 +205,7 @@ def macs_per_cycle(resource: Resource, w_bits: int, a_bits: int, device: Device)
     if resource in (Resource.SHIFT, Resource.SHIFT_ADD):
         return lut_core_macs_per_cycle(resource, w_bits, a_bits, device)
     if resource is Resource.DSP_LUT:
-        p_dsp = device.pe_dsp * dsp_pack(max(w_bits, a_bits))
+        p_dsp = device.pe_dsp * dsp_pack(max(w_bits, a_bits), device.dsp_type)
         p_lut = device.pe_lut // shift_add_luts(w_bits, a_bits)
         return float(p_dsp + p_lut)
     raise ValueError(f"no engine for resource {resource!r}")
@@ -208,7 +215,7 @@ def engine_resources(resource: Resource, w_bits: int, a_bits: int, device: Devic
     """(DSP slices, LUT6) the layer's engine occupies, shell LUTs included."""
     bits = max(w_bits, a_bits)
     if resource is Resource.DSP:
-        luts = device.pe_lut if bits <= lut_mult_max_bits() else 0
+        luts = device.pe_lut if bits <= lut_mult_max_bits(device.dsp_type) else 0
         return device.pe_dsp, device.shell_lut + luts
     if resource in (Resource.SHIFT, Resource.SHIFT_ADD):
         macs = lut_core_macs_per_cycle(resource, w_bits, a_bits, device)

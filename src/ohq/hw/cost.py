@@ -1,7 +1,7 @@
-"""The per-layer cost model: cycles of the four steps, resources, bytes and energy (DESIGN §3).
+"""The per-layer cost model: cycles of the four steps, resources, bytes and energy (docs/design.md).
 
 Pure functions of (layer, bits, scheme resource, device). The four steps are the counters the OHQ
-IP core writes (seed 003 §3.1.2) and run one after another, so a layer's cycles are their sum:
+IP core writes (the OHQ paper §3.1.2) and run one after another, so a layer's cycles are their sum:
 
 - compute: the multiply-add tree over the padded tiles (Algorithm 1 pads every side to a multiple
   of the tile), plus the tree's pipeline fill per tile pass;
@@ -65,7 +65,12 @@ class Tiling:
 
     @property
     def n_tiles(self) -> int:
-        return self.n_pad // self.tile
+        return math.ceil(self.n_pad / self.tile)
+
+    @property
+    def n_cols(self) -> int:
+        """Columns of one output tile: the tile side, or n itself when n is narrower (batch-1 FC)."""
+        return min(self.tile, self.n_pad)
 
     @property
     def k_chunks(self) -> int:
@@ -84,8 +89,9 @@ def tiling(gemm: Gemm, w_bits: int, a_bits: int, device: Device) -> Tiling:
     w_chunk = plan.buffer_bytes("weight") * 8 // (tile * w_bits)
     f_chunk = plan.buffer_bytes("feature") * 8 // (tile * a_bits)
     k_chunk = max(tile, min(k_pad, min(w_chunk, f_chunk) // tile * tile))
-    m_pad, n_pad = _pad(gemm.m, tile), _pad(gemm.n, tile)
-    m_tiles, n_tiles = m_pad // tile, n_pad // tile
+    # a GEMM narrower than the tile (batch-1 FC: n = 1) streams its columns unpadded, as the RTL does
+    m_pad, n_pad = _pad(gemm.m, tile), (_pad(gemm.n, tile) if gemm.n >= tile else gemm.n)
+    m_tiles, n_tiles = m_pad // tile, math.ceil(n_pad / tile)
     w_size, f_size = m_pad * w_bits, n_pad * a_bits  # per unit of k, per group
     # (weight loads, feature loads) with m-tiles outer, then with n-tiles outer
     m_outer = (1 if w_chunk >= k_pad else n_tiles, m_tiles)
@@ -102,7 +108,7 @@ def issued_macs(gemm: Gemm, t: Tiling) -> int:
 def compute_cycles(gemm: Gemm, t: Tiling, peak_macs_per_cycle: float, device: Device) -> int:
     """Padded MACs at the engine's peak rate plus one tree fill per (m, n, k-chunk) pass."""
     out_tiles = gemm.groups * t.m_tiles * t.n_tiles
-    per_tile = math.ceil(t.tile * t.tile * t.k_pad / peak_macs_per_cycle)
+    per_tile = math.ceil(t.tile * t.n_cols * t.k_pad / peak_macs_per_cycle)
     return out_tiles * (per_tile + t.k_chunks * device.tree_latency_cycles)
 
 
@@ -112,7 +118,7 @@ def weight_bytes_moved(gemm: Gemm, t: Tiling, w_bits: int) -> float:
 
 
 def feature_bytes_moved(gemm: Gemm, t: Tiling, a_bits: int) -> float:
-    """Img2Col feature-matrix bytes DDR -> BRAM (padding included, seed 003 B.2.3), times re-read."""
+    """Img2Col feature-matrix bytes DDR -> BRAM (padding included, the OHQ paper B.2.3), times re-read."""
     return gemm.groups * t.k_pad * t.n_pad * a_bits / 8 * t.feature_loads
 
 
@@ -166,10 +172,10 @@ def bram18k_used(t: Tiling, w_bits: int, a_bits: int) -> int:
 def mac_energy_pj(resource: Resource, w_bits: int, a_bits: int, device: Device) -> float:
     """Dynamic energy of one MAC: a DSP cycle shared by the packed products, or the LUTs that toggle."""
     bits = max(w_bits, a_bits)
-    dsp_mac = device.e_dsp_pj / dsp_pack(bits)
+    dsp_mac = device.e_dsp_pj / dsp_pack(bits, device.dsp_type)
     if resource is Resource.DSP:
-        if bits <= lut_mult_max_bits():  # DSP and LUT multipliers share the work by throughput
-            p_dsp = device.pe_dsp * dsp_pack(bits)
+        if bits <= lut_mult_max_bits(device.dsp_type):  # DSP and LUT multipliers share the work by throughput
+            p_dsp = device.pe_dsp * dsp_pack(bits, device.dsp_type)
             p_lut = device.pe_lut // lut_mult_luts(w_bits, a_bits)
             lut_mac = lut_mult_luts(w_bits, a_bits) * device.e_lut_pj
             return (p_dsp * dsp_mac + p_lut * lut_mac) / (p_dsp + p_lut)
@@ -189,7 +195,7 @@ def bram_accesses(gemm: Gemm, t: Tiling, w_bytes: float, f_bytes: float, out_b: 
     fills = (w_bytes + f_bytes) / 8
     passes = gemm.groups * t.m_tiles * t.n_tiles
     operand_reads = passes * t.tile * t.k_pad * 2 * 8 / 64  # ~8-bit words packed into 64-bit reads
-    acc = passes * t.k_chunks * t.tile * t.tile * ACC_BITS * 2 / 64
+    acc = passes * t.k_chunks * t.tile * t.n_cols * ACC_BITS * 2 / 64
     return fills + operand_reads + acc + out_b / 8
 
 
@@ -250,7 +256,7 @@ def layer_cost(
 ) -> LayerCost:
     """The accelerator model's cost of `layer` at (w_bits, a_bits) on the engine of `resource`.
 
-    `peak_macs_per_cycle` replaces the engine's rate (e.g. seed 002's VPE baseline for a comparison).
+    `peak_macs_per_cycle` replaces the engine's rate (e.g. n-BQ-NN's VPE baseline for a comparison).
     """
     gemm = gemm_of(layer)
     t = tiling(gemm, w_bits, a_bits, device)

@@ -3,7 +3,7 @@
 Each number in a data file is `{"value": ..., "unit": ..., "kind": ..., "source": ...}` where
 `kind` is `datasheet` (vendor documentation), `measured` (read on a real board), or `assumed`
 (an engineering estimate; `"calibrated": true` marks the few fitted against the OHQ paper's
-INT8 latencies, seed 003 Table 1). `docs/hardware.md` explains each calibrated value.
+INT8 latencies, the OHQ paper Table 1). `docs/hardware.md` explains each calibrated value.
 
 >>> d = get_device("xc7z020")
 >>> d.part, d.dsp, d.bram36
@@ -18,7 +18,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from ohq.errors import OhqError
+from ohq.errors import DeviceError, OhqError
 
 KINDS = ("datasheet", "measured", "assumed")
 
@@ -58,7 +58,7 @@ class Device:
     pe_dsp: int  # DSP slices in the multiply-add tree
     pe_lut: int  # LUTs available to LUT processing elements (shift, shift-add, LUT multipliers)
     shell_lut: int  # LUTs of the fixed shell: DMA, Img2Col address generation, control, post-process
-    l_max_cap: int  # largest tile side the IP allows (seed 003 §4.1: 128)
+    l_max_cap: int  # largest tile side the IP allows (the OHQ paper §4.1: 128)
     tree_latency_cycles: int  # pipeline depth of the multiply-add tree
     layer_overhead_cycles: int  # PS driver call + IP start/finish per layer
     dma_setup_cycles: int  # AXI-DMA descriptor set-up per transfer
@@ -150,4 +150,4 @@ def get_device(name: str | Device) -> Device:
         if key == dev.part or key in dev.aliases:
             return dev
     known = ", ".join(f"{d.part} ({'/'.join(d.aliases)})" for d in _registry().values())
-    raise OhqError(f"unknown device {name!r}; known devices: {known}")
+    raise DeviceError(f"unknown device {name!r}; known devices: {known}")

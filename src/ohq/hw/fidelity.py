@@ -1,4 +1,4 @@
-"""The model against the paper: INT8 latency of the four networks on xc7z020 (seed 003 Table 1).
+"""The model against the paper: INT8 latency of the four networks on xc7z020 (the OHQ paper Table 1).
 
 The measured figures live in `hw/reference.json` with their source; `bench/bench_hw.py` prints
 the table and `tests/hw/test_hw_fidelity.py` holds the model to the tolerance there (±15 %).

@@ -1,11 +1,12 @@
-"""The probe registry (STYLE 1, 6): one interface, per layer and per bit-width/scheme.
+"""The probe registry: one interface, per layer and per bit-width/scheme.
 
 A probe has a `name` and `measure(graph, assignments, device) -> list[LayerCost]` where
 `assignments` maps each layer name to `(w_bits, a_bits, scheme)`.
 
 - `fpga-model`: the accelerator model of `ohq.hw.cost` on a device profile;
 - `cpu`: the layer run on this host as a quantized op and timed (`ohq.hw.cpu_probe`);
-- `file`: per-layer figures measured on a real board (`ohq.hw.file_probe`).
+- `file`: per-layer figures measured on a real board (`ohq.hw.file_probe`);
+- `rtl`: the Verilog accelerator simulated with Verilator (`ohq.hw.rtl.probe`).
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ def get_probe(name: str, **opts) -> Probe:
 
 @register_probe("fpga-model")
 class FpgaModelProbe:
-    """The cycle-level model of the OHQ accelerator (seed 003 appendix B) on the device profile."""
+    """The cycle-level model of the OHQ accelerator (the OHQ paper appendix B) on the device profile."""
 
     def measure(
         self, graph: LayerGraph, assignments: dict[str, Assignment], device: Device
@@ -57,3 +58,4 @@ class FpgaModelProbe:
 
 # Registering the other probes (their modules import this one).
 from ohq.hw import cpu_probe, file_probe  # noqa: E402,F401  isort: skip
+from ohq.hw.rtl import probe as _rtl_probe  # noqa: E402,F401  isort: skip

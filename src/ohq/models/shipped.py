@@ -1,7 +1,7 @@
 """Trained models that ship with ohq: small state dicts in `weights/`, each with a JSON card.
 
-A card records the architecture, data, epochs, seed, measured test top-1 and the exact command
-that reproduces the weights (`ohq train ...`).
+A card records the architecture, data, input transform (`normalize`: mean/std), epochs, seed,
+measured test top-1 and the exact command that reproduces the weights (`ohq train ...`).
 """
 
 from __future__ import annotations
@@ -64,6 +64,19 @@ def build_shipped(name: str, trained: bool = True) -> nn.Module:
             raise OhqError(f"shipped weights {path} are missing; reproduce them with: {card(name)['command']}")
         model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
     return model.eval()
+
+
+def shipped_normalize(name: str):
+    """The input transform shipped model `name` was trained with (its card's, else its data set's)."""
+    from ohq.data.normalize import Normalize
+
+    doc = card(name).get("normalize")
+    return Normalize.from_dict(doc) if doc else Normalize.for_data(SHIPPED[name].data)
+
+
+def expected_top1(name: str) -> float | None:
+    """The test top-1 a shipped model's card records (None for other models)."""
+    return card(name).get("test_top1") if name in SHIPPED else None
 
 
 def card(name: str) -> dict:

@@ -9,6 +9,8 @@ from torch import Tensor
 
 from ohq.quant import observers, pot, rowmix, sp2, uniform  # noqa: F401  (registers)
 from ohq.quant._registry import (
+    OBSERVERS,
+    SCHEMES,
     get_observer,
     get_scheme,
     list_observers,
@@ -16,6 +18,7 @@ from ohq.quant._registry import (
     register_observer,
     register_scheme,
 )
+from ohq.quant.configs import SP2, FixedPoint, PowerOfTwo, RowMix, SchemeConfig, plan_from
 from ohq.quant.convert import quantize
 from ohq.quant.fold import fold_bn
 from ohq.quant.qmodel import IntegerEngine, QuantModel
@@ -32,6 +35,14 @@ def levels(scheme: str, bits: int) -> Tensor:
 
 
 __all__ = [
+    "OBSERVERS",
+    "SCHEMES",
+    "SP2",
+    "FixedPoint",
+    "PowerOfTwo",
+    "RowMix",
+    "SchemeConfig",
+    "plan_from",
     "IntegerEngine",
     "Plan",
     "QuantModel",

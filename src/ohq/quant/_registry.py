@@ -1,4 +1,4 @@
-"""The scheme and observer registries (STYLE 1, 6): a handler instance per name.
+"""The scheme and observer registries: a handler instance per name.
 
 >>> get_scheme("sp2").resource
 <Resource.SHIFT_ADD: 'shift-add'>

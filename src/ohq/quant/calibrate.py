@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import Tensor, fx
 
-from ohq.errors import OhqError
+from ohq.errors import MODEL_RUN_ERRORS, ModelError, OhqError, blame_user
 from ohq.quant.weights import check_finite
 
 SAMPLE = 1 << 18
@@ -72,10 +72,9 @@ def calibrate(gm: fx.GraphModule, calib: Tensor, keep_samples: bool) -> dict[fx.
                 rec.run(calib[start:start + CHUNK])
             except OhqError:
                 raise
-            except Exception as exc:
-                first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-                raise OhqError(f"the model cannot run on calibration data of shape "
-                               f"{tuple(calib.shape)}: {first}") from None
+            except MODEL_RUN_ERRORS as exc:
+                raise blame_user(exc, ModelError, "the model cannot run on calibration data of shape "
+                                 f"{tuple(calib.shape)}") from exc
     for s in stats.values():
         if len(s.samples) > 4:
             allv = torch.cat(s.samples)

@@ -12,7 +12,8 @@ import copy
 import torch
 from torch import fx, nn
 
-from ohq.errors import OhqError
+from ohq.errors import ModelError, OhqError, blame_user
+from ohq.graph import TRACE_ERRORS
 
 LAYERS = (nn.Conv2d, nn.Linear)
 BATCHNORMS = (nn.BatchNorm1d, nn.BatchNorm2d)
@@ -23,12 +24,9 @@ def trace(model: nn.Module) -> fx.GraphModule:
     model = copy.deepcopy(model).eval()
     try:
         return fx.symbolic_trace(model)
-    except Exception as exc:
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise OhqError(
-            f"quantization needs an fx-traceable model (torch.fx.symbolic_trace failed: {first}); "
-            "remove data-dependent control flow from forward()"
-        ) from None
+    except TRACE_ERRORS as exc:
+        err = blame_user(exc, ModelError, "quantization needs an fx-traceable model (torch.fx.symbolic_trace failed")
+        raise ModelError(f"{err}); remove data-dependent control flow from forward()") from exc
 
 
 def fold_layer(layer: nn.Module, bn: nn.Module) -> None:

@@ -56,16 +56,23 @@ class QuantLayer(nn.Module):
                                   groups=layer.groups)
         w = layer.weight.detach()
         bias = layer.bias.detach() if layer.bias is not None else torch.zeros(w.shape[0])
-        self.register_buffer("weight", w.clone())
-        self.register_buffer("bias", bias.clone())
         self.has_bias = layer.bias is not None
         self.weight_mask: Tensor | None = None
         self.w_bits = spec.w_bits if spec is not None else None
+        self.requantize(w, bias, src, inp, out)
+
+    def requantize(self, weight: Tensor, bias: Tensor, src: QParams | None, inp: QParams | None,
+                   out: QParams | None, codes: Tensor | None = None, step: Tensor | None = None) -> None:
+        """(Re)derive the integer form from float weights and quantizers, in place (QAT calls this
+        with its trained values). `codes`/`step` (a learned step, LSQ) replace the spec's observer."""
+        self.register_buffer("weight", weight.detach().to(torch.float32).clone())
+        self.register_buffer("bias", bias.detach().to(torch.float32).clone())
         self.src, self.inp, self.out = src, inp, out
         if self.w_bits is not None:
-            codes, step = weight_codes(w, spec, f"layer {name!r} weights")
-            self.register_buffer("codes", codes)
-            self.register_buffer("step", step)
+            if codes is None:
+                codes, step = weight_codes(self.weight, self.spec, f"layer {self.name!r} weights")
+            self.register_buffer("codes", codes.to(torch.float64))
+            self.register_buffer("step", step.to(torch.float64))
         if self.integer_ok:
             self._prepare_integer()
 

@@ -2,7 +2,7 @@
 
 Weights: one scale S per output channel such that w ≈ S·level (level normalised to [-1, 1]).
 Activations: one range [lo, hi] per tensor (always containing 0), turned by `act_qparams` into the
-asymmetric unsigned quantizer q = clamp(round(x/s) + z, 0, 2^b - 1) of DESIGN §1.2 (z = 0 after a
+asymmetric unsigned quantizer q = clamp(round(x/s) + z, 0, 2^b - 1) of docs/design.md (z = 0 after a
 ReLU, so such tensors are plain unsigned integers).
 """
 

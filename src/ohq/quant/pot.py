@@ -1,4 +1,4 @@
-"""Power-of-two weights (n-BQ-NN, seed 002): levels {0, ±2^0, ±2^-1, …, ±2^-(r-1)}·S, r = 2^(b-1) - 1.
+"""Power-of-two weights (n-BQ-NN): levels {0, ±2^0, ±2^-1, …, ±2^-(r-1)}·S, r = 2^(b-1) - 1.
 
 b = 3 gives {0, ±1/4, ±1/2, ±1}. Integer codes are the levels times 2^(r-1), i.e. {0, ±1, ±2, …,
 ±2^(r-1)}: a product with an activation is one barrel shift. Bits stop at 5 (r = 15): above it the

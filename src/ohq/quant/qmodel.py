@@ -15,9 +15,8 @@ from torch import Tensor, fx, nn
 from ohq.errors import OhqError
 from ohq.quant.layers import QuantLayer
 from ohq.quant.qmodules import QOp
+from ohq.quant.size import MIB, weights_mib  # noqa: F401  (MIB re-exported)
 from ohq.quant.spec import Plan, QuantSpec, bits_label
-
-MIB = float(1 << 20)
 
 
 class QuantModel(nn.Module):
@@ -42,12 +41,10 @@ class QuantModel(nn.Module):
 
     def size_mib(self) -> float:
         """MiB of weights at their bit-widths (float weights at 32 bit) plus 32-bit biases."""
-        bits = 0
-        for layer in self.layers.values():
-            bits += layer.weight.numel() * (layer.w_bits or 32)
-            if layer.has_bias:
-                bits += layer.bias.numel() * 32
-        return bits / 8 / MIB
+        return sum(
+            weights_mib(layer.weight.numel(), layer.bias.numel() if layer.has_bias else 0, layer.w_bits)
+            for layer in self.layers.values()
+        )
 
     def summary(self) -> list[dict]:
         """One row per layer: name, bits, scheme, and the integer path's accumulator facts."""

@@ -44,6 +44,14 @@ class QOp(nn.Module):
         super().__init__()
         self.ins, self.out = ins, out
 
+    def set_qparams(self, ins: list[QParams | None], out: QParams | None) -> None:
+        """New quantizers (QAT learned them): re-derive the integer constants in place."""
+        self.ins, self.out = list(ins), out
+        self._prepare()
+
+    def _prepare(self) -> None:
+        """Integer constants derived from the quantizers (subclasses that have any)."""
+
     @property
     def integer_ok(self) -> bool:
         return self.out is not None and all(p is not None for p in self.ins)
@@ -129,9 +137,13 @@ class QLut(QOp):
     def __init__(self, fn: Callable[[Tensor], Tensor], p_in: QParams | None, out: QParams | None) -> None:
         super().__init__([p_in], out)
         self.fn = fn
+        self._prepare()
+
+    def _prepare(self) -> None:
         if self.integer_ok:
+            p_in, out = self.ins[0], self.out
             codes = torch.arange(p_in.qmax + 1, dtype=torch.float64)
-            real = fn((codes - p_in.zero) * p_in.scale)
+            real = self.fn((codes - p_in.zero) * p_in.scale)
             self.register_buffer("table", quantize_float(real, out))
 
     def forward_int(self, q: Tensor) -> Tensor:
@@ -147,6 +159,10 @@ class QAdd(QOp):
     def __init__(self, ins: list[QParams | None], out: QParams | None, signs: list[int]) -> None:
         super().__init__(ins, out)
         self.signs = signs
+        self._prepare()
+
+    def _prepare(self) -> None:
+        ins, out, signs = self.ins, self.out, self.signs
         if self.integer_ok:
             mult = torch.tensor([s * p.scale / out.scale for s, p in zip(signs, ins, strict=True)])
             self.m, self.k = dyadic(mult, 2 * max(p.max_abs + p.zero for p in ins))
@@ -177,6 +193,10 @@ class QMul(QOp):
 
     def __init__(self, ins: list[QParams | None], out: QParams | None) -> None:
         super().__init__(ins, out)
+        self._prepare()
+
+    def _prepare(self) -> None:
+        ins, out = self.ins, self.out
         if self.integer_ok:
             self.m, self.k = dyadic(ins[0].scale * ins[1].scale / out.scale, ins[0].max_abs * ins[1].max_abs)
 
@@ -213,10 +233,14 @@ class QAvgPool(QOp):
     def __init__(self, p_in: QParams | None, out: QParams | None, op: Callable[[Tensor], Tensor],
                  window_sum: Callable[[Tensor], tuple[Tensor, Tensor]], max_count: int) -> None:
         super().__init__([p_in], out)
-        self.op, self.window_sum = op, window_sum
+        self.op, self.window_sum, self.max_count = op, window_sum, max_count
+        self._prepare()
+
+    def _prepare(self) -> None:
         if self.integer_ok:
+            p_in, out = self.ins[0], self.out
             self.ratio = p_in.scale / out.scale
-            self._, self.k = dyadic(self.ratio, p_in.max_abs * max_count)
+            self._, self.k = dyadic(self.ratio, p_in.max_abs * self.max_count)
 
     def forward_int(self, q: Tensor) -> Tensor:
         sums, counts = self.window_sum((q - self.ins[0].zero).to(torch.float64))

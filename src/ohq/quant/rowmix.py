@@ -1,4 +1,4 @@
-"""Row-wise mixed scheme (MSQ, seed 001): each output channel is SP2 or fixed-point.
+"""Row-wise mixed scheme (MSQ): each output channel is SP2 or fixed-point.
 
 Rule (documented in docs/quant.md): rank the rows by their kurtosis E[(w-μ)^4]/σ^4 — a Gaussian
 row has 3, a uniform one 1.8 — and give SP2 to the round(ρ·rows) most kurtotic (Gaussian-like)

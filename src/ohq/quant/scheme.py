@@ -1,4 +1,4 @@
-"""The one interface every number scheme implements (DESIGN §2).
+"""The one interface every number scheme implements (docs/design.md).
 
 A scheme with b bits has a finite level set. ohq stores it as sorted integer *codes*; the levels
 normalised to max magnitude 1 are `codes / 2**shift`. A weight row w with scale S is projected to
@@ -14,7 +14,7 @@ from functools import lru_cache
 import torch
 from torch import Tensor
 
-from ohq.errors import OhqError
+from ohq.errors import PlanError
 from ohq.quant.resource import Resource
 
 
@@ -34,7 +34,7 @@ class Scheme:
     def check_bits(self, bits: int) -> int:
         if isinstance(bits, bool) or not isinstance(bits, int) or bits not in self.allowed_bits:
             allowed = ", ".join(str(b) for b in self.allowed_bits)
-            raise OhqError(f"scheme {self.name!r} cannot have {bits!r} bits; allowed: {allowed}")
+            raise PlanError(f"scheme {self.name!r} cannot have {bits!r} bits; allowed: {allowed}")
         return bits
 
     def shift(self, bits: int) -> int:

@@ -1,4 +1,4 @@
-"""Sum of two powers of two (SP2, MSQ, seed 001): levels ±S·(q1 + q2).
+"""Sum of two powers of two (SP2, MSQ): levels ±S·(q1 + q2).
 
 q1 ∈ {0, 2^-1, …, 2^-(2^m1 - 1)}, q2 ∈ {0, 2^-1, …, 2^-(2^m2 - 1)}, b = 1 + m1 + m2 with
 m1 = ceil((b-1)/2), m2 = floor((b-1)/2). 4 bit: m1 = 2, m2 = 1, magnitudes

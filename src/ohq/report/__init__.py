@@ -1,5 +1,5 @@
 """Reports of a pipeline run: layers.csv, the paper's Fig. 5/6 plots, a Pareto plot and a
-self-contained report.html (DESIGN §6). See docs/report.md.
+self-contained report.html (docs/design.md). See docs/report.md.
 
 >>> paths = write_run_artifacts(result, "runs/demo", pareto_points=result_points(result))  # doctest: +SKIP
 """

@@ -19,6 +19,7 @@ from typing import Any
 from ohq.errors import OhqError
 from ohq.io import write_atomic
 from ohq.report import plots
+from ohq.report.advice import fp32_size_mib, objective_text
 
 REPORT = "report.html"
 ExtraTable = tuple[str, Sequence[str], Sequence[Sequence[Any]]]
@@ -101,7 +102,7 @@ def _meta(result) -> list[tuple[str, Any]]:
             else f" (activations {req.a_bits} bit)")),
         ("scheme", req.scheme),
         ("sensitivity", f"{req.sensitivity} ({req.samples} samples)"),
-        ("objective", f"{req.objective} (β = {fmt(req.beta)}, γ = {fmt(req.gamma)})"),
+        ("objective", objective_text(req)),
         ("budgets", budgets),
         ("ILP solve time", f"{fmt(result.solve_ms)} ms"),
     ]
@@ -109,7 +110,7 @@ def _meta(result) -> list[tuple[str, Any]]:
 
 def _summary(result) -> tuple[list[str], list[list[Any]]]:
     header = ["model", "top-1", "size (MiB)", "latency (ms)", "energy (mJ)"]
-    fp32_mib = sum(r.params for r in result.layers) * 4 / float(1 << 20)
+    fp32_mib = fp32_size_mib(result)
     rows: list[list[Any]] = [["FP32", pct(result.top1.get("fp32")), fp32_mib, None, None]]
     a_bits = result.request.a_bits
     int8 = f"INT8 (W8A{8 if a_bits is None else a_bits})"  # None: activations at the weight bits

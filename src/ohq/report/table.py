@@ -1,5 +1,5 @@
 """layers.csv: one row per quantizable layer, with its sensitivity and hardware cost at every
-candidate bit-width (DESIGN §6).
+candidate bit-width (docs/design.md).
 
 >>> write_layers_csv(result, "runs/demo/layers.csv")   # doctest: +SKIP
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.optimize import Bounds, LinearConstraint, milp
 
-from ohq.errors import OhqError
+from ohq.errors import BudgetError, OhqError
 from ohq.search._registry import register_search
 
 METRICS = {"size_mib": "MiB", "latency_ms": "ms", "energy_mj": "mJ", "bram18k": "BRAM18K"}
@@ -63,10 +63,10 @@ class CostTable:
     def size_from_ratio(self, ratio: float, low: int = 4, high: int = 8) -> float:
         """The paper's size limit S_low + r·(S_high − S_low) (Table 3), in MiB."""
         if not 0 <= ratio <= 1:
-            raise OhqError(f"--size-ratio must lie in [0, 1], got {ratio}")
+            raise BudgetError(f"--size-ratio must lie in [0, 1], got {ratio}")
         for b in (low, high):
             if b not in self.bits:
-                raise OhqError(f"--size-ratio needs {low} and {high} among the candidate bits {self.bits}")
+                raise BudgetError(f"--size-ratio needs {low} and {high} among the candidate bits {self.bits}")
         s_low, s_high = self.uniform_total("size_mib", low), self.uniform_total("size_mib", high)
         return s_low + ratio * (s_high - s_low)
 
@@ -99,7 +99,7 @@ def solve(
         raise OhqError(f"objective has shape {value.shape}, expected {(n_layers, n_bits)}")
     for metric in budgets:
         if metric not in table.costs:
-            raise OhqError(f"no {metric} costs to budget against; measured: {', '.join(table.costs)}")
+            raise BudgetError(f"no {metric} costs to budget against; measured: {', '.join(table.costs)}")
     structure = _structure(table, ties or [], pinned or {})
     rows = [LinearConstraint(table.costs[m].ravel(), -np.inf, limit) for m, limit in budgets.items()]
     start = time.perf_counter()
@@ -132,7 +132,7 @@ def _extremes(table: CostTable, metric: str, structure) -> tuple[float, float]:
     for sign in (1.0, -1.0):
         r = milp(sign * table.costs[metric].ravel(), constraints=structure, integrality=np.ones(n), bounds=Bounds(0, 1))
         if r.x is None:
-            raise OhqError("the tied and pinned layers contradict each other")
+            raise BudgetError("the tied and pinned layers contradict each other")
         out.append(sign * r.fun)
     return out[0], out[1]
 
@@ -155,7 +155,7 @@ def _structure(table: CostTable, ties: list[list[str]], pinned: dict[str, int]) 
     for name, b in pinned.items():
         i = table.index(name)
         if b not in table.bits:
-            raise OhqError(f"layer {name!r} is pinned to {b} bits, which is not a candidate {table.bits}")
+            raise BudgetError(f"layer {name!r} is pinned to {b} bits, which is not a candidate {table.bits}")
         row = np.zeros(n_layers * n_bits)
         row[i * n_bits + table.bits.index(b)] = 1
         constraints.append(LinearConstraint(row, 1, 1))
@@ -167,7 +167,7 @@ def _explain_infeasible(table: CostTable, budgets: dict[str, float], structure) 
         low, high = _extremes(table, metric, structure)
         if limit < low - 1e-12:
             unit = METRICS[metric]
-            raise OhqError(
+            raise BudgetError(
                 f"the {metric} budget {limit:.6g} {unit} cannot be met: reachable values run from "
                 f"{low:.6g} to {high:.6g} {unit}"
             )
@@ -175,4 +175,4 @@ def _explain_infeasible(table: CostTable, budgets: dict[str, float], structure) 
         ranges = ", ".join(
             f"{m} {lo:.4g}–{hi:.4g}" for m in budgets for lo, hi in [_extremes(table, m, structure)]
         )
-        raise OhqError(f"no allocation meets all budgets {budgets} at once (each alone is reachable: {ranges})")
+        raise BudgetError(f"no allocation meets all budgets {budgets} at once (each alone is reachable: {ranges})")

@@ -1,4 +1,4 @@
-"""Ω, the paper's per-layer score (seed 003, Eq. 10), and per-bit-width sensitivity penalties.
+"""Ω, the paper's per-layer score (the OHQ paper, Eq. 10), and per-bit-width sensitivity penalties.
 
 Ω_i = β·ω̂_i − (γ/2)·(ĉ_i + ê_i), where ω̂, ĉ, ê are the sensitivity, clock cycles and energy of
 layer i, each min–max scaled to [0, 1] across layers. A sensitive layer scores high (keep its bits);

@@ -1,7 +1,9 @@
-"""Layer sensitivity: which layers hurt accuracy most when quantized (seed 003 §3.2.1).
+"""Layer sensitivity: which layers hurt accuracy most when quantized (the OHQ paper §3.2.1).
 
-Three registered methods share one estimator interface (`fit(model, x, y=None)` → `scores_`):
-`mqe` (the default, Eqs. 6–9), `layerwise` (Eq. 5) and `hessian` (HAWQ-V2/V3).
+Four registered methods share one estimator interface (`fit(model, x, y=None)` → `scores_`,
+`damage(bits, scheme)` → layers × bits): `mqe` (seed 003 Eqs. 6–9, as the paper has it),
+`qmqe` (MQE with quantization-shaped perturbations, one score per candidate bit-width),
+`layerwise` (Eq. 5) and `hessian` (HAWQ-V2/V3).
 
 >>> import torch
 >>> from torch import nn
@@ -15,11 +17,18 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
-from ohq.sensitivity import hessian, layerwise, mqe  # noqa: F401  (registers the methods)
-from ohq.sensitivity.base import SensitivityMethod, get_method, list_methods, register_method
+from ohq.sensitivity import hessian, layerwise, mqe, qmqe  # noqa: F401  (registers the methods)
+from ohq.sensitivity.base import (
+    METHODS,
+    SensitivityMethod,
+    get_method,
+    list_methods,
+    register_method,
+)
 from ohq.sensitivity.hessian import HessianTrace
 from ohq.sensitivity.layerwise import Layerwise
 from ohq.sensitivity.mqe import MQE
+from ohq.sensitivity.qmqe import QuantMQE
 
 
 def analyze(
@@ -30,7 +39,9 @@ def analyze(
 
 
 __all__ = [
+    "METHODS",
     "MQE",
+    "QuantMQE",
     "HessianTrace",
     "Layerwise",
     "SensitivityMethod",

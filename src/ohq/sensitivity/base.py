@@ -1,10 +1,11 @@
 """The sensitivity-method registry and the estimator interface every method follows.
 
-A method is one class registered under a short name (STYLE.md rules 1, 4, 6): parameters in
+A method is one class registered under a short name: parameters in
 `__init__` only, `fit(model, x, y=None)` returns `self`, and what it learned ends in `_`:
 `layer_names_` (quantizable layers in execution order), `scores_` (one non-negative float per
 layer, larger = more sensitive) and `seconds_` (wall time of `fit`). An optional
-`callback(done, total)` parameter reports progress (nothing here prints).
+`callback(done, total)` parameter reports progress (nothing here prints). `damage(bits, scheme)`
+gives the (layers × bits) damage estimate the ILP minimises (see `ohq.sensitivity.damage`).
 
 >>> from ohq.sensitivity import list_methods  # the package registers the methods
 >>> {"hessian", "layerwise", "mqe"} <= set(list_methods())
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 import time
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import ClassVar
 
 import numpy as np
@@ -42,9 +43,14 @@ def get_method(name: str, **params) -> SensitivityMethod:
 
 
 class SensitivityMethod:
-    """Base class: subclasses implement `_scores(model, names, x, y)` and set their parameters."""
+    """Base class: subclasses implement `_scores(model, names, x, y)` and set their parameters.
+
+    `damage` scales the one measured score to every bit-width; `_reference` says how large the
+    perturbation behind `scores_` was (default: quantizing to `self.bits`, uniform).
+    """
 
     name: ClassVar[str] = ""
+    measures_bits: ClassVar[bool] = False  # True: takes candidate_bits/scheme and measures each
     layer_names_: list[str]
     scores_: np.ndarray
     seconds_: float
@@ -65,7 +71,23 @@ class SensitivityMethod:
         self.seconds_ = time.perf_counter() - start
         self.layer_names_ = names
         self.scores_ = scores
+        self._model = model
         return self
+
+    def damage(self, bits: Sequence[int], scheme: str = "uniform") -> np.ndarray:
+        """(layers × bits) predicted damage of quantizing each layer alone to each bit-width."""
+        from ohq.sensitivity.damage import check_damage, relative_weight_errors, scaled_damage
+
+        if not hasattr(self, "scores_"):
+            raise OhqError("call fit() before damage()")
+        errors = relative_weight_errors(self._model, self.layer_names_, bits, scheme)
+        return check_damage(scaled_damage(self.scores_, errors, self._reference()), self.name)
+
+    def _reference(self) -> np.ndarray:
+        from ohq.sensitivity.damage import relative_weight_errors
+
+        # a method without `bits` is read as scoring an 8-bit quantization (the model MQE uses)
+        return relative_weight_errors(self._model, self.layer_names_, [getattr(self, "bits", 8)])[:, 0]
 
     def _scores(self, model: nn.Module, names: list[str], x: Tensor, y: Tensor | None) -> np.ndarray:
         raise NotImplementedError
@@ -82,7 +104,7 @@ class SensitivityMethod:
 
     def get_params(self) -> dict:
         """The constructor parameters (everything not learned)."""
-        return {k: v for k, v in vars(self).items() if not k.endswith("_")}
+        return {k: v for k, v in vars(self).items() if not k.endswith("_") and not k.startswith("_")}
 
     def __repr__(self) -> str:
         params = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())

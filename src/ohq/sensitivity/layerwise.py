@@ -1,4 +1,4 @@
-"""Eq. 5 (seed 003): quantize layer i alone to b bits, KL of its output against the FP32 model.
+"""Eq. 5 (the OHQ paper): quantize layer i alone to b bits, KL of its output against the FP32 model.
 
 ω_i = 1/N Σ_j KL(softmax(M(x_j)) ‖ softmax(M_i^q(x_j))). This needs one quantization and one
 full forward pass per layer (L of each), which is what MQE avoids; it is the reference MQE

@@ -1,4 +1,4 @@
-"""MQE, mask-guided quantization estimation (seed 003 Eqs. 6–9), the default sensitivity.
+"""MQE, mask-guided quantization estimation (the OHQ paper Eqs. 6–9), the default sensitivity.
 
 Quantize the whole model to 8 bits once (weights and activations, activations calibrated on the
 same samples). For each layer i, zero a seeded random fraction α = 0.5 of its quantized weights
@@ -63,6 +63,9 @@ class MQE(SensitivityMethod):
         check_positive_int(bits=self.bits, n_masks=self.n_masks, batch_size=self.batch_size)
         if not 0.0 < self.alpha <= 1.0:
             raise OhqError(f"the mask ratio alpha must be in (0, 1], got {self.alpha}")
+        if len(x) < self.n_masks:
+            raise OhqError(f"mqe averages {self.n_masks} masks but got only {len(x)} samples; "
+                           f"give at least {self.n_masks} samples or fewer masks")
         modules = dict(model.named_modules())
         self._shapes = {n: tuple(modules[n].weight.shape) for n in names}
         qm = quantize(model, Plan(default=QuantSpec(w_bits=self.bits, a_bits=self.bits)), x)
@@ -87,6 +90,10 @@ class MQE(SensitivityMethod):
             len([n for n in runner.suffix(name) if n.op != "get_attr"]) for name in names
         ) / max(len(computed), 1)
         return totals / (len(x) * self.n_masks)
+
+    def _reference(self) -> np.ndarray:
+        # zeroing a random fraction α of the weights removes, on average, α of their energy
+        return np.full(len(self.layer_names_), self.alpha)
 
     def masked_top1(self, x: Tensor, y: Tensor, mask: int = 0) -> np.ndarray:
         """Top-1 accuracy on (x, y) of the quantized model with each layer masked (mask `mask`)."""

@@ -1,4 +1,5 @@
-"""Fig. 5 (left) of seed 003: per-layer sensitivity (bars) and the masked model's top-1 (line)."""
+"""Fig. 5 (left) of the OHQ paper: per-layer sensitivity (bars) and the masked model's top-1 (line);
+and predicted vs measured top-1 drop per layer and bit-width (`plot_damage`)."""
 
 from __future__ import annotations
 
@@ -33,6 +34,42 @@ def plot_sensitivity(
         ax2.set_ylabel("masked top-1 (%)", color="tab:orange")
     if title:
         ax.set_title(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def plot_damage(
+    path: str | Path,
+    predicted: Sequence[float],
+    measured: Sequence[float],
+    labels: Sequence[str] = (),
+    title: str = "",
+) -> Path:
+    """Write a PNG scatter: predicted vs measured top-1 drop (%), one point per (layer, bits)
+    case, with the y = x line; `labels` (e.g. "2 bits") colour the points by group."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pred, real = [100 * float(v) for v in predicted], [100 * float(v) for v in measured]
+    groups = list(labels) if labels else [""] * len(pred)
+    fig, ax = plt.subplots(figsize=(4.5, 4.5))
+    for group in dict.fromkeys(groups):
+        pts = [(p, r) for p, r, g in zip(pred, real, groups, strict=True) if g == group]
+        ax.scatter([p for p, _ in pts], [r for _, r in pts], s=14, label=group or None)
+    top = max([*pred, *real, 1e-3])
+    ax.plot([0, top], [0, top], color="grey", lw=0.8, ls="--")
+    ax.set_xlabel("predicted top-1 drop (%)")
+    ax.set_ylabel("measured top-1 drop (%)")
+    if labels:
+        ax.legend(fontsize=8)
+    if title:
+        ax.set_title(title, fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)

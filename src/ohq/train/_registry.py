@@ -1,6 +1,6 @@
 """The trainer registry: `@register_trainer("name")` on a class with `fit(...)` (QAT, progressive…).
 
-Starts empty; training methods register themselves here (one class, one place; STYLE 1, 6).
+Starts empty; training methods register themselves here (one class, one place).
 """
 
 from __future__ import annotations

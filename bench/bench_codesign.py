@@ -1,0 +1,174 @@
+"""Figures of the co-design issue (seeds 000, 004): run `python bench/bench_codesign.py [--quick]`.
+
+1. mnist_resnet, mnist_mobilenet_v2 on xc7z020: off-chip bytes and latency, Img2Col vs auto.
+2. ResNet-18/50, MobileNetV2 at 224 (hardware only): dataflow per layer, traffic saved, size vs FP32
+   for a mixed 4/8 plan (OQA-only ILP at size ratio 0.5) with 50 % / 75 % unstructured pruning.
+3. PR on mixed plans (four ImageNet networks + shipped models): fixed / PR / ping-pong, swaps;
+   the ILP's plan against the PR-aware ILP's (per-switch penalty).
+4. mnist_resnet: ILP vs BO (TPE) vs random at equal trial counts, and the smallest whole-model-in-
+   BRAM configuration BO finds with validation loss <= 0.5 % (accuracy on MNIST test, PTQ).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+import numpy as np
+
+from ohq.graph import layer_graph
+from ohq.hw.dataflow import WeightStore
+from ohq.hw.onchip import dataflow_report
+from ohq.hw.pr import pr_plan, reconfig_ms
+from ohq.models import create_model, load_model
+from ohq.pipeline import allocation_table
+from ohq.quant.prune import layer_masks
+from ohq.search import omega, paper_objective, solve
+from ohq.search.pr_ilp import solve_pr
+
+DEV = "xc7z020"
+IMAGENET = ("resnet18", "resnet50", "mobilenet_v2", "mobilenet_v3_large")
+
+
+def graph_of(name):
+    if name.startswith(("mnist", "digits")):
+        loaded = load_model(name)
+        return loaded.model, layer_graph(loaded.model, loaded.input_shape)
+    model = create_model(name)
+    return model, layer_graph(model, (1, 3, 224, 224))
+
+
+def oqa_plan(model, graph, pr=False):
+    """OQA-only (beta = 0) Eq. 11 at size ratio 0.5, optionally with the per-switch penalty."""
+    table, costs = allocation_table(model, graph, DEV, (4, 8))
+    cycles = [costs[n][8].cycles["total"] for n in graph.names]
+    energy = [costs[n][8].energy_mj for n in graph.names]
+    value = paper_objective(omega(np.zeros(len(cycles)), cycles, energy, 0.0, 0.5), (4, 8))
+    budget = {"size_mib": table.size_from_ratio(0.5)}
+    if pr:
+        from ohq.hw import get_device
+
+        return solve_pr(table, value, budget, reconfig_ms(get_device(DEV))).bits
+    return solve(table, value, budget).bits
+
+
+def stores_for(model, graph, bits, sparsity):
+    masks = layer_masks(model, dict.fromkeys(graph.names, sparsity)) if sparsity else {}
+    out = {}
+    for lay in graph.layers:
+        if lay.name in masks:
+            fmt, nbits = masks[lay.name].storage(bits[lay.name])
+            out[lay.name] = WeightStore(nbits, masks[lay.name].density, 1.0, fmt)
+    return out
+
+
+def figure_dataflow(names):
+    print("\n1/2. Off-chip bytes and latency, INT8, Img2Col only vs auto dataflow (xc7z020)")
+    print(f"   {'model':20s} {'Img2Col MB':>10s} {'auto MB':>8s} {'saved':>6s} {'Img2Col ms':>10s} {'auto ms':>8s}  layers img2col/row/frame")
+    for name in names:
+        _, graph = graph_of(name)
+        base, auto = dataflow_report(graph, DEV, 8, mode="img2col"), dataflow_report(graph, DEV, 8)
+        b, a = base.totals, auto.totals
+        by = a["by_dataflow"]
+        print(f"   {name:20s} {b['dram_bytes'] / 1e6:10.3f} {a['dram_bytes'] / 1e6:8.3f} "
+              f"{1 - a['dram_bytes'] / b['dram_bytes']:6.1%} {b['latency_ms']:10.2f} {a['latency_ms']:8.2f}  "
+              f"{by['img2col']}/{by['row']}/{by['frame']}")
+        if name in ("resnet18", "mobilenet_v2"):
+            picks = [f"{lay.name}:{c.dataflow[0]}" for lay, c in zip(graph.layers, auto.layers, strict=True)]
+            print("      " + " ".join(picks))
+
+
+def figure_size(names):
+    print("\n2b. Model size vs FP32 (weights + 32-bit biases), mixed 4/8 OQA plan, sparse storage")
+    for name in names:
+        model, graph = graph_of(name)
+        bits = oqa_plan(model, graph)
+        n_w = {lay.name: dict(model.named_modules())[lay.name].weight.numel() for lay in graph.layers}
+        fp32 = sum(n_w.values()) * 32
+        row = [f"{name:20s}"]
+        for s in (0.0, 0.5, 0.75):
+            st = stores_for(model, graph, bits, s)
+            total = sum(st[n].bits if n in st else n_w[n] * bits[n] for n in graph.names)
+            row.append(f"sparsity {s:.2f}: {fp32 / total:5.2f}x")
+        print("   " + "   ".join(row))
+
+
+def figure_pr(names):
+    print("\n3. PR on mixed 4/8 plans (xc7z020): latency ms fixed / PR / ping-pong, reconfigurations")
+    for name in names:
+        model, graph = graph_of(name)
+        for label, pr in (("ILP", False), ("PR-ILP", True)):
+            p = pr_plan(graph, oqa_plan(model, graph, pr), DEV)
+            print(f"   {name:20s} {label:7s} fixed {p.latency_static_ms:8.2f}  PR {p.latency_pr_ms:8.2f}  "
+                  f"ping-pong {p.latency_pingpong_ms:8.2f}  swaps {p.reconfigurations:3d}  groups {len(p.groups)}")
+
+
+def figure_search(trials: int, val: int, test_n: int, fit_trials: int = 40, fit_val: int = 2000):
+    from ohq.codesign import CodesignOptions
+    from ohq.pipeline import Request, prepare
+    from ohq.quant.prune import prune_model
+    from ohq.search.bo_alloc import _accuracy, allocate_bo
+
+    print(f"\n4. mnist_resnet: ILP vs BO vs random ({trials} trials, {val} validation images per trial, "
+          f"top-1 on the first {test_n} MNIST test images)")
+    req = Request("mnist_resnet", data="mnist", size_ratio=0.5, calib=128, samples=16)
+    prep = prepare(req)
+    prep.test = type(prep.test)(prep.test.x[:test_n], prep.test.y[:test_n], prep.test.name, "test", 10)
+    budgets = prep.budgets()
+    fp32 = _accuracy(prep.model, prep.test)
+    print(f"   FP32 top-1 {fp32:.2%}; size budget {budgets['size_mib']:.4f} MiB")
+    from ohq.codesign import _fit_report, _size_mib, stores
+    from ohq.quant import quantize
+
+    def report(label, bits, sp, secs):
+        model = prune_model(prep.model, {k: v for k, v in sp.items() if v > 0})[0] if any(sp.values()) else prep.model
+        acc = _accuracy(quantize(model, prep.plan(bits), prep.calib), prep.test)
+        size = _size_mib(prep, stores(prep, bits, sp, "unstructured"))
+        rep = _fit_report(prep, bits, sp, CodesignOptions(fit_bram="fit" in label))
+        print(f"   {label:26s} top-1 {acc:.2%} (loss {fp32 - acc:+.2%})  size {size:.4f} MiB  "
+              f"latency {rep.totals['latency_ms']:.3f} ms  BRAM18K {rep.totals['bram18k_used']} "
+              f"(left {rep.totals['bram18k_left']})  search {secs:.1f} s  mean sparsity "
+              f"{np.mean(list(sp.values())) if sp else 0:.2f}", flush=True)
+
+    t0 = time.perf_counter()
+    alloc, _ = prep.allocate(prep.sensitivity("mqe"), budgets)
+    ilp_s = time.perf_counter() - t0
+    report("ILP (MQE sensitivity)", alloc.bits, {}, ilp_s)
+    per_trial = None
+    for search in ("bo", "random"):
+        opts = CodesignOptions(search=search, trials=trials, val=val, sparsity=0.0, lam=0.0)
+        t0 = time.perf_counter()
+        a = allocate_bo(prep, budgets, opts)
+        secs = time.perf_counter() - t0
+        per_trial = per_trial or secs / trials
+        report(f"{search} ({trials} trials)", a.bits, a.extra["sparsity"], secs)
+    equal = max(1, int(ilp_s / per_trial))
+    for search in ("bo", "random"):
+        opts = CodesignOptions(search=search, trials=equal, val=val, sparsity=0.0, lam=0.0, study=f"eq-{search}")
+        t0 = time.perf_counter()
+        a = allocate_bo(prep, budgets, opts)
+        report(f"{search} at ILP time ({equal} tr.)", a.bits, a.extra["sparsity"], time.perf_counter() - t0)
+    # the whole model in BRAM, smallest size at <= 0.5 % validation loss, wider bit choices
+    wide = prepare(Request("mnist_resnet", data="mnist", bits=(3, 4, 5, 6, 8), size_ratio=None,
+                           size_mib=1.0, calib=128, samples=16))
+    wide.test = prep.test
+    prep = wide  # report() reads prep at call time
+    for sparsity in (0.0, 0.5):
+        opts = CodesignOptions(search="bo", trials=fit_trials, val=fit_val, sparsity=sparsity, fit_bram=True,
+                               max_loss=0.005)
+        t0 = time.perf_counter()
+        a = allocate_bo(wide, {}, opts)
+        report(f"BO fit-BRAM bits 3-8 s<={sparsity}", a.bits, a.extra["sparsity"], time.perf_counter() - t0)
+
+
+def main() -> None:
+    quick = "--quick" in sys.argv
+    figure_dataflow(("mnist_resnet", "mnist_mobilenet_v2", "resnet18", "resnet50", "mobilenet_v2"))
+    figure_size(("resnet18", "resnet50", "mobilenet_v2"))
+    figure_pr(("mnist_resnet", "mnist_mobilenet_v2") + (IMAGENET[:1] if quick else IMAGENET))
+    if "--no-search" not in sys.argv:
+        figure_search(6 if quick else 24, 300 if quick else 1000, 1000 if quick else 10000)
+
+
+if __name__ == "__main__":
+    main()

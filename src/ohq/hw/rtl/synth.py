@@ -1,0 +1,59 @@
+"""yosys `synth_xilinx` of the multiply-add tree per configuration: LUT, FF, DSP48, RAMB counts.
+
+The whole layer engine (`ohq_core`) keeps its buffers as multi-ported register files (L random
+reads per cycle from the feature buffer), which yosys flattens to ~650 k gates and ABC9 does not
+finish in 15 minutes here; so synthesis covers `ohq_tree` (the lanes and their adder trees,
+registered), the part the analytical model's packing and LUT formulas describe. Buffers stay on
+the BRAM formulas of `ohq.hw.accelerator` (Algorithm 2).
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from pathlib import Path
+
+from ohq.hw.rtl.build import SRC, RtlConfig
+from ohq.hw.rtl.tools import run_tool, yosys
+
+FAMILY = {"7series": "xc7", "ultrascale": "xcu", "ultrascale+": "xcup"}
+
+
+def script(cfg: RtlConfig, family: str = "xc7") -> str:
+    p = cfg.verilog_params()
+    sets = " ".join(f"-set {k} {p[k]}" for k in ("L", "MODE", "WB", "AB", "M1", "M2"))
+    # <= 4-bit fixed-point lanes are LUT multipliers by design; yosys ignores use_dsp on the wire
+    nodsp = " -nodsp" if cfg.scheme == "uniform" and cfg.w_bits <= 4 else ""
+    return (f"read_verilog -sv {SRC / 'ohq_pe.sv'} {SRC / 'ohq_tree.sv'}\n"
+            f"chparam {sets} ohq_tree\n"
+            f"synth_xilinx -family {family} -top ohq_tree -flatten{nodsp}\n"
+            "stat\n")
+
+
+def parse_stat(log: str) -> dict[str, int]:
+    """Cell counts of yosys' last `stat` → lut, ff, dsp, ramb18 (RAMB36 = 2), carry4."""
+    last = log[log.rfind("Printing statistics"):]
+    cells = {m.group(2): int(m.group(1)) for m in re.finditer(r"^\s+(\d+)\s+([A-Z][A-Z0-9_]+)\s*$", last, re.M)}
+    return {
+        "lut": sum(v for k, v in cells.items() if re.fullmatch(r"LUT\d", k)),
+        "ff": sum(v for k, v in cells.items() if re.fullmatch(r"FD[RSCP]E", k)),
+        "dsp": sum(v for k, v in cells.items() if k.startswith("DSP48")),
+        "ramb18": cells.get("RAMB18E1", 0) + 2 * cells.get("RAMB36E1", 0),
+        "carry4": cells.get("CARRY4", 0),
+    }
+
+
+def synthesize(cfg: RtlConfig, family: str = "xc7") -> dict:
+    """Resources of the tree for `cfg`, with the yosys version and script as their source."""
+    exe = yosys()
+    with tempfile.TemporaryDirectory(prefix="ohq-yosys-") as tmp:
+        ys = Path(tmp) / "tree.ys"
+        ys.write_text(script(cfg, family))
+        log = Path(tmp) / "log.txt"
+        run_tool([exe, "-q", "-s", ys.name, "-l", log.name], "yosys synth_xilinx", cwd=Path(tmp))
+        text = log.read_text()
+    version = run_tool([exe, "-V"], "yosys -V").strip()
+    res = parse_stat(text)
+    res.update(lanes=cfg.lanes, scheme=cfg.scheme, w_bits=cfg.w_bits, a_bits=cfg.a_bits,
+               family=family, source=f"{version}; {script(cfg, family).strip()}".replace("\n", "; "))
+    return res

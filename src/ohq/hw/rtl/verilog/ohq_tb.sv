@@ -1,0 +1,52 @@
+// Testbench top for Verilator: the core against a DRAM model. The DRAM grants one 64-bit beat
+// when BW16/16 bytes per cycle of credit has built up (bandwidth) and returns read data LAT
+// cycles after the grant (latency); the words live in the C++ harness (DPI).
+module ohq_tb #(
+    parameter int L = 16, MODE = 0, WB = 8, WC = 8, AB = 8, M1 = 2, M2 = 1,
+    parameter int FMAX = 4096, KMAX = 1024, PMAX = 1024,
+    parameter int BW16 = 64, LAT = 32
+) (
+    input  logic clk, rst, start,
+    input  logic [31:0] cin_g, in_h, in_w, cout_g, groups, kh, kw, stride, pad,
+    input  logic [31:0] out_h, out_w, band_oh, frows, kdim, zin, lo, hi, shift_k, acc_mode, out_bits,
+    input  logic [47:0] in_bit, out_bit,
+    input  logic [31:0] w_word,
+    output logic done,
+    output logic [63:0] cnt_compute, cnt_transfer, cnt_writeback, cnt_post,
+    output logic [63:0] cnt_beats   // 64-bit DRAM beats moved (reads and writes)
+);
+  import "DPI-C" function longint dram_rd(input int addr);
+  import "DPI-C" function void dram_wr(input int addr, input longint data, input longint mask);
+
+  logic m_req, m_we, m_gnt, m_rvalid;
+  logic [31:0] m_addr;
+  logic [63:0] m_wdata, m_wmask, m_rdata;
+  logic [31:0] credit;
+  logic [LAT:0] pv;
+  logic [63:0] pd [LAT+1];
+
+  ohq_core #(.L(L), .MODE(MODE), .WB(WB), .WC(WC), .AB(AB), .M1(M1), .M2(M2),
+             .FMAX(FMAX), .KMAX(KMAX), .PMAX(PMAX)) core (.*);
+
+  assign m_gnt = m_req && credit >= 128;
+  assign m_rvalid = pv[LAT];
+  assign m_rdata = pd[LAT];
+
+  always_ff @(posedge clk) begin
+    if (rst) begin
+      credit <= 0;
+      cnt_beats <= 0;
+      pv <= '0;
+    end else begin
+      credit <= (m_gnt ? credit - 128 : credit) + ((credit < 1024) ? BW16 : 0);
+      if (m_gnt) cnt_beats <= cnt_beats + 1;
+      pv[0] <= m_gnt && !m_we;
+      if (m_gnt && !m_we) pd[0] <= dram_rd(m_addr);
+      if (m_gnt && m_we) dram_wr(m_addr, m_wdata, m_wmask);
+      for (int i = 1; i <= LAT; i++) begin
+        pv[i] <= pv[i-1];
+        pd[i] <= pd[i-1];
+      end
+    end
+  end
+endmodule

@@ -1,0 +1,174 @@
+"""Quantization-shaped MQE: damage(i, b) measured for every candidate bit-width b.
+
+Like MQE (seed 003 Eqs. 6–9) it quantizes the model to 8 bits once, caches every node of the
+8-bit graph per batch and re-runs only the suffix of layer i. The perturbation is not a mask of
+zeros but the candidate's own quantization error: a seeded random fraction α of layer i's
+weights takes its b-bit value Q_b(W) (α = 1: the whole layer), and — as the pipeline's W/A */*
+plans do — the layer reads its input at b bits. Then
+
+    damage(i, b) = 1/N Σ_j KL(softmax(M^q(x_j)) ‖ softmax(M^q_{i←b}(x_j)))
+
+and `flips_[i, b]` is the share of samples whose top-1 class changes. Candidates at or above the
+model's `bits` cost nothing by construction (damage 0). One extra quantization per candidate
+below `bits` gives the b-bit weights and input ranges. They are calibrated on `calib` when given
+(the pipeline passes its PTQ calibration set, so each perturbation is the one its plan will
+build), otherwise on the scored samples.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from ohq.errors import OhqError
+from ohq.sensitivity._suffix import SuffixRunner
+from ohq.sensitivity.base import (
+    SensitivityMethod,
+    check_positive_int,
+    chunks,
+    kl_per_sample,
+    register_method,
+)
+from ohq.sensitivity.damage import check_damage
+from ohq.sensitivity.mqe import graph_module
+
+
+class _Swapped(nn.Module):
+    """Layer i of the 8-bit graph with b-bit weights (on a fraction of them) and a b-bit input."""
+
+    def __init__(self, layer8, layer_b, keep: Tensor | None, inp) -> None:
+        super().__init__()
+        w8 = layer8.codes * layer8._shape_w(layer8.step)
+        wb = layer_b.codes * layer_b._shape_w(layer_b.step)
+        self.weight = (wb if keep is None else torch.where(keep, w8, wb)).float()
+        self.bias, self.inp, self.out, self.layer = layer8.bias.float(), inp, layer8.out, layer8
+
+    def forward(self, x: Tensor) -> Tensor:
+        from ohq.quant.qmodules import fake
+
+        y = self.layer._op(fake(x, self.inp), self.weight, self.bias)
+        return fake(y, self.out)
+
+
+@register_method("qmqe")
+class QuantMQE(SensitivityMethod):
+    """KL of the `bits`-bit model when layer i alone is quantized to each candidate bit-width.
+
+    Learned: `damage_` (layers × `candidate_bits`), `flips_` (same shape, top-1 changes on the
+    samples), `scores_` (damage at the lowest candidate), `forward_equiv_` (suffix nodes re-run,
+    in full forward passes of the 8-bit model).
+    """
+
+    measures_bits = True
+
+    def __init__(
+        self,
+        candidate_bits: Sequence[int] = (2, 3, 4, 8),
+        scheme: str = "uniform",
+        alpha: float = 1.0,
+        n_masks: int = 1,
+        bits: int = 8,
+        activations: bool = True,
+        seed: int = 0,
+        batch_size: int = 64,
+        calib: Tensor | None = None,
+        callback: Callable[[int, int], None] | None = None,
+    ) -> None:
+        self.calib = calib
+        self.candidate_bits = tuple(sorted(int(b) for b in candidate_bits))
+        self.scheme = scheme
+        self.alpha = alpha
+        self.n_masks = n_masks
+        self.bits = bits
+        self.activations = activations
+        self.seed = seed
+        self.batch_size = batch_size
+        self.callback = callback
+
+    def _scores(self, model: nn.Module, names: list[str], x: Tensor, y: Tensor | None) -> np.ndarray:
+        from ohq.quant import Plan, QuantSpec, quantize
+
+        check_positive_int(bits=self.bits, n_masks=self.n_masks, batch_size=self.batch_size)
+        if not 0.0 < self.alpha <= 1.0:
+            raise OhqError(f"the fraction alpha must be in (0, 1], got {self.alpha}")
+        if self.alpha < 1.0 and len(x) < self.n_masks:
+            raise OhqError(f"qmqe averages {self.n_masks} masks but got only {len(x)} samples")
+        if not self.candidate_bits:
+            raise OhqError("qmqe needs at least one candidate bit-width")
+        low = [b for b in self.candidate_bits if b < self.bits]
+        calib = x if self.calib is None else self.calib
+        qm = quantize(model, Plan(default=QuantSpec(self.bits, self.bits)), calib)
+        qm.eval()
+        a_bits = {b: b if self.activations else self.bits for b in low}
+        low_models = {b: quantize(model, Plan(QuantSpec(b, a_bits[b], self.scheme)), calib) for b in low}
+        runner = SuffixRunner(graph_module(qm))
+        masks = 1 if self.alpha == 1.0 else self.n_masks
+        swaps = [[(b, self._swap(qm, low_models[b], name, i, k)) for b in low for k in range(masks)]
+                 for i, name in enumerate(names)]
+        kl = np.zeros((len(names), len(self.candidate_bits)))
+        flips = np.zeros_like(kl)
+        cols = {b: self.candidate_bits.index(b) for b in low}
+        done, total = 0, len(range(0, len(x), self.batch_size)) * len(names)
+        with torch.no_grad():
+            for s in chunks(len(x), self.batch_size):
+                cache = runner.run_all(x[s])
+                ref = runner.output(cache)
+                _check_finite(ref, "the 8-bit model")
+                top = ref.argmax(dim=1)
+                for i, name in enumerate(names):
+                    original = runner.modules[name]
+                    try:
+                        for b, module in swaps[i]:
+                            runner.modules[name] = module
+                            out = runner.rerun(cache, name)
+                            _check_finite(out, f"layer {name!r} at {b} bits")
+                            kl[i, cols[b]] += float(kl_per_sample(ref, out).sum())
+                            flips[i, cols[b]] += float((out.argmax(dim=1) != top).sum())
+                    finally:
+                        runner.modules[name] = original
+                    done += 1
+                    self._tick(done, total)
+        self.damage_ = kl / (len(x) * masks)
+        self.flips_ = flips / (len(x) * masks)
+        computed = [n for n in runner.nodes if n.op not in ("placeholder", "output", "get_attr")]
+        suffix = sum(len([n for n in runner.suffix(name) if n.op != "get_attr"]) for name in names)
+        self.forward_equiv_ = masks * len(low) * suffix / max(len(computed), 1)
+        return self.damage_[:, 0]
+
+    def _swap(self, qm, qm_b, name: str, index: int, k: int) -> _Swapped:
+        layer8, layer_b = qm.layers[name], qm_b.layers[name]
+        keep = None
+        if self.alpha < 1.0:
+            numel = layer8.codes.numel()
+            state = np.random.SeedSequence([self.seed, index, k]).generate_state(1)[0]
+            gen = torch.Generator().manual_seed(int(state))
+            keep = torch.ones(numel, dtype=torch.bool)
+            keep[torch.randperm(numel, generator=gen)[: round(self.alpha * numel)]] = False
+            keep = keep.reshape(layer8.codes.shape)
+        inp = layer_b.inp if self.activations else None
+        return _Swapped(layer8, layer_b, keep, inp)
+
+    def damage(self, bits: Sequence[int], scheme: str = "uniform") -> np.ndarray:
+        """The measured damage for `bits` (each must be a candidate or ≥ the model's bits)."""
+        if not hasattr(self, "damage_"):
+            raise OhqError("call fit() before damage()")
+        if scheme != self.scheme:
+            raise OhqError(f"qmqe measured the {self.scheme!r} scheme, not {scheme!r}; "
+                           f"fit it with scheme={scheme!r}")
+        missing = [b for b in bits if b < self.bits and b not in self.candidate_bits]
+        if missing:
+            raise OhqError(f"qmqe did not measure {missing} bits (candidates {list(self.candidate_bits)})")
+        cols = [self.damage_[:, self.candidate_bits.index(b)] if b < self.bits
+                else np.zeros(len(self.layer_names_)) for b in bits]
+        return check_damage(np.stack(cols, axis=1), self.name)
+
+
+def _check_finite(out: Tensor, what: str) -> None:
+    if not torch.isfinite(out).all():
+        raise OhqError(f"{what} gives NaN or Inf logits under quantization")
+
+
+
