@@ -46,9 +46,9 @@ class QuantSpec:
         from ohq.quant.po2 import SCALES
 
         if self.scale not in SCALES:
-            raise OhqError(f"scale must be one of {', '.join(SCALES)}, got {self.scale!r}")
+            raise PlanError(f"scale must be one of {', '.join(SCALES)}, got {self.scale!r}")
         if self.scale == "po2" and self.scheme == "rowmix":
-            raise OhqError("scale po2 does not apply to scheme rowmix (its rows have two grids); "
+            raise PlanError("scale po2 does not apply to scheme rowmix (its rows have two grids); "
                            "use uniform, pot or sp2")
         scheme = get_scheme(self.scheme)
         if self.w_bits is not None:
