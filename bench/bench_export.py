@@ -5,7 +5,9 @@ reference executor vs the fake-quant model on the first --qonnx-samples images (
 Plans: W8A8, W4A4 with first/last layer at 8 bits, and every other layer at W4A4 under a W8A8
 default. Besides the logits it compares the codes of the last layer's input (check.drift): how
 many differ, by how much, and what of the logit difference they leave unexplained.
-Run: python bench/bench_export.py [--models mnist_cnn,mnist_resnet] [--qonnx-samples 500]
+--speed: onnx-qdq vs the FP32 ONNX model (torch.onnx of the float model) in onnxruntime, one
+intra-op thread, median seconds per batch of 256 and per single image, side by side.
+Run: python bench/bench_export.py [--models mnist_cnn,mnist_resnet] [--qonnx-samples 500] [--speed]
 """
 
 from __future__ import annotations
@@ -18,8 +20,16 @@ import torch
 
 from ohq.data import load_dataset
 from ohq.errors import OhqError
-from ohq.export.check import drift, ohq_last_input, ort_logits, output_layer, qonnx_logits
-from ohq.export.onnx_qdq import to_qdq
+from ohq.export._onnx import trace_to_onnx
+from ohq.export.check import (
+    drift,
+    ohq_last_input,
+    ort_logits,
+    ort_session,
+    output_layer,
+    qonnx_logits,
+)
+from ohq.export.onnx_qdq import session_config, to_qdq
 from ohq.export.qonnx import to_qonnx
 from ohq.models import load_model
 from ohq.models.shipped import SHIPPED, weights_dir
@@ -32,11 +42,85 @@ def plans(layer_names: list[str]) -> dict[str, Plan]:
             "alt W4A4/W8A8": Plan(QuantSpec(8, 8), {n: QuantSpec(4, 4) for n in layer_names[1::2]})}
 
 
+def _median_seconds(sess, x, reps: int) -> float:
+    name = sess.get_inputs()[0].name
+    feed = {name: x.numpy()}
+    sess.run(None, feed)  # warm-up
+    times = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        sess.run(None, feed)
+        times.append(time.perf_counter() - t0)
+    return sorted(times)[len(times) // 2]
+
+
+def speed(name: str, net, q, shape, x) -> dict:
+    """onnx-qdq vs FP32 ONNX in onnxruntime (1 thread): median s per batch of 256 and per image."""
+    sample = torch.zeros((1,) + tuple(shape[1:]))
+    fp32, qdq = trace_to_onnx(net, sample, 17), to_qdq(q, shape)
+    row = {"model": name, "qdq_config": session_config(q)}
+    # qdq: the session config the model carries (exact); u8s8: onnxruntime's x86 default
+    for kind, model, config in (("fp32", fp32, {}), ("qdq", qdq, None), ("u8s8", qdq, {})):
+        sess = ort_session(model, threads=1, config=config)
+        row[f"{kind}_batch256_s"] = _median_seconds(sess, x[:256], 11)
+        row[f"{kind}_image_s"] = _median_seconds(sess, x[:1], 201)
+    for kind in ("qdq", "u8s8"):
+        for size in ("batch256", "image"):
+            row[f"{kind}_ratio_{size}"] = row[f"fp32_{size}_s"] / row[f"{kind}_{size}_s"]
+    return row
+
+
+def print_speed(rows: list[dict]) -> None:
+    print("| model | size | FP32 ONNX (ms) | QDQ as exported (ms) | FP32/QDQ | QDQ, u8s8 default (ms) "
+          "| FP32/u8s8 |")
+    print("|---|---|---:|---:|---:|---:|---:|")
+    for r in rows:
+        for size, label in (("batch256", "batch 256"), ("image", "1 image")):
+            print(f"| {r['model']} | {label} | {1e3 * r[f'fp32_{size}_s']:.3f} | {1e3 * r[f'qdq_{size}_s']:.3f} | "
+                  f"{r[f'qdq_ratio_{size}']:.2f}× | {1e3 * r[f'u8s8_{size}_s']:.3f} | "
+                  f"{r[f'u8s8_ratio_{size}']:.2f}× |")
+
+
+def hls4ml_rows(name: str, net, calib, test, n: int, cache: str) -> list[dict]:
+    """hls4ml's C simulation of `ohq export --format hls4ml` vs ohq's integer engine (W8A8), with
+    fitted and with power-of-two scales, on the first n test images."""
+    import tempfile
+
+    from ohq.export import export
+    from ohq.export.hls_sim import hls4ml_compiled, hls4ml_logits
+
+    rows = []
+    shape = SHIPPED[name].input_shape
+    for scale in ("po2", "float"):
+        q = quantize(net, Plan(QuantSpec(8, 8, scale=scale)), calib)
+        with tempfile.TemporaryDirectory() as tmp:
+            export(q, "hls4ml", f"{tmp}/hls", input_shape=shape)
+            hls, compile_s = hls4ml_compiled(f"{tmp}/hls", cache)
+        x = test.x[:n]
+        t0 = time.perf_counter()
+        got = hls4ml_logits(hls, q, x)
+        predict_s = time.perf_counter() - t0
+        with torch.no_grad():
+            ref = q.to_integer()(x).to(torch.float64)
+            top1 = float((ref.argmax(1) == test.y[:n]).double().mean())
+        rows.append({"model": name, "scale": scale, "samples": n, "compile_s": round(compile_s, 1),
+                     "predict_s": round(predict_s, 1), "bit_exact": float((got == ref).all(1).double().mean()),
+                     "argmax_agreement": float((got.argmax(1) == ref.argmax(1)).double().mean()),
+                     "max_abs_diff": float((got - ref).abs().max()), "ohq_top1": top1,
+                     "hls4ml_top1": float((got.argmax(1) == test.y[:n]).double().mean())})
+        print(f"# hls4ml {name} {scale}: {rows[-1]}", flush=True)
+    return rows
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--models", default="mnist_cnn,mnist_resnet,mnist_mobilenet_v2")
     ap.add_argument("--qonnx-samples", type=int, default=300)
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--speed", action="store_true", help="only the onnx-qdq vs FP32 speed table (W8A8)")
+    ap.add_argument("--hls4ml", type=int, default=0, metavar="N",
+                    help="only hls4ml's C simulation vs ohq on N test images (W8A8, po2 and float scales)")
+    ap.add_argument("--hls4ml-cache", default=".hls4ml_cache", help="compiled hls4ml projects")
     args = ap.parse_args()
     train, test = load_dataset("mnist", "train"), load_dataset("mnist", "test")
     calib = train.x[torch.randperm(len(train), generator=torch.Generator().manual_seed(0))[:256]]
@@ -47,6 +131,12 @@ def main() -> None:
             continue
         net = load_model(name).model.eval()
         shape = SHIPPED[name].input_shape
+        if args.hls4ml:
+            rows += hls4ml_rows(name, net, calib, test, args.hls4ml, args.hls4ml_cache)
+            continue
+        if args.speed:
+            rows.append(speed(name, net, quantize(net, Plan(QuantSpec(8, 8)), calib), shape, test.x))
+            continue
         names = list(quantize(net, Plan(QuantSpec(8, 8)), calib[:32]).layers)
         for label, plan in plans(names).items():
             q = quantize(net, plan, calib)
@@ -71,6 +161,12 @@ def main() -> None:
                          **drift(q, ref, got, q_ref, q_got), "seconds": round(time.perf_counter() - t0, 1)})
             print(f"# {name} {label} done", flush=True)
     if args.json:
+        print(json.dumps(rows, indent=2))
+        return
+    if args.speed:
+        print_speed(rows)
+        return
+    if args.hls4ml:
         print(json.dumps(rows, indent=2))
         return
     print("| model | plan | format | samples | argmax agreement | max |Δ| (LSB) | samples within 1 LSB "

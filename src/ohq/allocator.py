@@ -46,8 +46,9 @@ class BitAllocator:
         sensitivity: Any = "qmqe", probe: Target = FpgaModel(), bits: tuple[int, ...] = (4, 8),  # noqa: B008
         a_bits: int | None = None, scheme: str = "uniform", tie_residual: bool = False,
         pin_first_last: int | None = None, search: str = "ilp", seed: int = 0,
-        reporter: Reporter | None = None,
+        reporter: Reporter | None = None, scale: str = "float",
     ) -> None:
+        self.scale = scale  # "po2": power-of-two scales (ohq.quant.po2)
         self.budget = budget
         self.objective = objective
         self.sensitivity = sensitivity
@@ -129,7 +130,7 @@ class BitAllocator:
         from ohq.quant import Plan, QuantSpec
 
         def spec(b: int) -> QuantSpec:
-            return QuantSpec(b, b if self.a_bits is None else self.a_bits, self.scheme)
+            return QuantSpec(b, b if self.a_bits is None else self.a_bits, self.scheme, scale=self.scale)
 
         if isinstance(bits, int):
             return Plan(spec(bits))

@@ -52,6 +52,7 @@ class Request:
     finetune: str | None = None  # "qat" or "progressive": fine-tune the mixed model (ohq.train)
     finetune_epochs: float = 1.0
     codesign: Any = None  # ohq.codesign.CodesignOptions: pruning, BO/random search, fit-BRAM, PR
+    scale: str = "float"  # "po2": power-of-two scales (ohq.quant.po2), for bit-exact hls4ml/FINN
 
     def __post_init__(self) -> None:
         objective = self.objective_for()  # unknown objective: one line before any work
@@ -98,5 +99,5 @@ class Request:
         return BitAllocator(
             self.budget_list(), self.objective_for(), self.sensitivity, self.target(), self.bits,
             self.a_bits, self.scheme, self.tie_residual, self.pin_first_last, seed=self.seed,
-            reporter=reporter,
+            reporter=reporter, scale=self.scale,
         )

@@ -63,7 +63,8 @@ def test_run_dir_to_hls4ml(tmp_path):
     proc = run_cli("export", "--run", str(run), "--format", "hls4ml", "--out", str(out))
     assert "wrote hls4ml" in proc.stdout
     cfg = json.loads((out / "hls4ml_config.json").read_text())
-    assert cfg["LayerName"]["features.1.0"]["Precision"]["weight"] == "ap_int<4>"
+    assert cfg["LayerName"]["features_1_0"]["Precision"]["weight"].startswith("ap_fixed<")
+    assert {"model.pt", "convert.py"} <= {p.name for p in out.iterdir()}
     assert "Defaults" in json.loads((out / "finn_folding.json").read_text())
     proc = run_cli("export", "--run", str(run), "--format", "hls4ml", "--out", str(out), expect=2)
     assert_one_line_error(proc, "exists; pass --force")
@@ -112,3 +113,19 @@ def test_needs_run_or_model(tmp_path, plan_file):
     assert_one_line_error(proc, "--run DIR or --model M --config PLAN")
     proc = run_cli("export", "--model", "mnist_cnn", "--format", "c", "--out", str(tmp_path / "c"), expect=2)
     assert_one_line_error(proc, "--model needs --config")
+
+
+def test_hls4ml_refuses_what_it_cannot_express(tmp_path):
+    """sp2 weights, and a residual add: one line naming the layer and what to use instead."""
+    sp2 = dict(MIXED, layers={"features.1.0": {"w_bits": 4, "a_bits": 4, "scheme": "sp2"}})
+    (tmp_path / "sp2.json").write_text(json.dumps(sp2))
+    proc = run_cli("export", "--model", "mnist_cnn", "--config", str(tmp_path / "sp2.json"), "--calib", "32",
+                   "--format", "hls4ml", "--out", str(tmp_path / "h1"), expect=2)
+    assert_one_line_error(proc, "hls4ml cannot express layer 'features.1.0'", "sp2", "use scheme uniform")
+    if not (weights_dir() / "mnist_resnet.pt").exists():
+        return
+    (tmp_path / "w8.json").write_text(json.dumps(dict(MIXED, default={"w_bits": 8, "a_bits": 8})))
+    proc = run_cli("export", "--model", "mnist_resnet", "--config", str(tmp_path / "w8.json"), "--calib", "32",
+                   "--format", "hls4ml", "--out", str(tmp_path / "h2"), expect=2)
+    assert_one_line_error(proc, "hls4ml export cannot express 'add", "onnx-qdq or qonnx")
+    assert not (tmp_path / "h1").exists() and not (tmp_path / "h2").exists()

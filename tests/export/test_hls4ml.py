@@ -1,61 +1,84 @@
-"""hls4ml config and FINN folding: hls4ml's shape, types from the integer datapath, hw-model folding."""
+"""hls4ml export, read by hls4ml itself: every layer it creates has an entry; with --scale po2 its
+C simulation (convert_from_pytorch_model → compile() → predict()) is bit-exact with ohq."""
 
 from __future__ import annotations
 
 import re
 
 import pytest
+import torch
 from conftest import MNIST_SHAPE, needs_mnist_cnn
 
 from ohq.errors import OhqError
-from ohq.export import finn_folding, hls4ml_config
+from ohq.export import export, hls4ml_config
+from ohq.models.shipped import weights_dir
 from ohq.quant import Plan, QuantSpec, quantize
 
-pytestmark = needs_mnist_cnn
-TYPE = re.compile(r"^(ap_fixed<\d+,-?\d+>|ap_int<\d+>|ap_uint<\d+>)$")
+hls4ml = pytest.importorskip("hls4ml")
+FIXED = re.compile(r"^ap_u?fixed<\d+,-?\d+(,AP_RND(_MIN_INF)?,AP_SAT)?>$")
+N_SIM = 120  # digits test images through the C simulation (it runs ~0.02 s per image)
 
 
-def test_config_shape_and_precisions(q48):
+def _convert(folder, tmp_path):
+    from ohq.export.hls_sim import load_export
+
+    model, config = load_export(folder)
+    return hls4ml.converters.convert_from_pytorch_model(
+        model, hls_config=config, output_dir=str(tmp_path / "prj"), backend="Vivado", io_type="io_parallel")
+
+
+@needs_mnist_cnn
+def test_every_layer_hls4ml_creates_has_value_types(q48, tmp_path):
+    export(q48, "hls4ml", tmp_path / "hls", input_shape=MNIST_SHAPE)
+    hls = _convert(tmp_path / "hls", tmp_path)
     cfg = hls4ml_config(q48, MNIST_SHAPE)
-    assert set(cfg) == {"Model", "LayerName"}
-    assert {"Precision", "ReuseFactor", "Strategy"} == set(cfg["Model"])
-    assert list(cfg["LayerName"]) == list(q48.layers)
-    for _name, entry in cfg["LayerName"].items():
-        assert set(entry) == {"Precision", "ReuseFactor", "Strategy"}
-        assert set(entry["Precision"]) == {"weight", "bias", "result", "accum"}
-        assert all(TYPE.match(t) for t in entry["Precision"].values()), entry
-        assert entry["ReuseFactor"] >= 1 and entry["Strategy"] in ("Latency", "Resource")
-    layers = cfg["LayerName"]
-    assert layers["features.1.0"]["Precision"]["weight"] == "ap_int<4>"
-    assert layers["features.0.0"]["Precision"]["weight"] == "ap_int<8>"
-    assert layers["features.1.0"]["Precision"]["result"] == "ap_uint<4>"
-    assert layers["fc"]["Precision"]["result"].startswith("ap_fixed<")  # the dequantized logits
+    assert cfg["Model"]["ChannelsLastConversion"] == "full" and cfg["InputShape"] == (1, 28, 28)
+    created = [layer.name for layer in hls.get_layers()]
+    assert set(created) == set(cfg["LayerName"])  # hls4ml's names: features_0_0, not features.0.0
+    for layer in hls.get_layers():  # hls4ml took ohq's types, not its defaults
+        for key, value in cfg["LayerName"][layer.name]["Precision"].items():
+            assert FIXED.match(value), value
+            want = value.replace("ap_", "").replace("AP_", "")
+            assert str(layer.get_attr(f"{key}_t").precision).startswith(want.rstrip(">")), (layer.name, key)
+    names = cfg["LayerName"]
+    # a 4-bit ReLU output: 4 bits, one more where the fitted scale is not a power of two (LSB below it)
+    assert re.match(r"ap_ufixed<[45],", names["features_1_2"]["Precision"]["result"])
+    assert names["features_1_2"]["Precision"]["result"].endswith(",AP_RND,AP_SAT>")
+    assert names["features_1_0"]["Precision"]["result"] == names["features_1_0"]["Precision"]["accum"]
 
 
-def test_accum_holds_the_static_bound(q8):
-    cfg = hls4ml_config(q8, MNIST_SHAPE)
-    for name, layer in q8.layers.items():
-        bits = int(re.search(r"\d+", cfg["LayerName"][name]["Precision"]["accum"]).group())
-        assert layer.acc_bound < 2 ** (bits - 1)
+@pytest.mark.slow
+@pytest.mark.skipif(not (weights_dir() / "digits_cnn.pt").exists(), reason="digits_cnn not trained")
+def test_po2_c_simulation_is_bit_exact_with_the_integer_engine(tmp_path, request):
+    """digits_cnn at W8A8 with power-of-two scales; compiled once, cached by model+config hash."""
+    from ohq.data import load_dataset
+    from ohq.export.hls_sim import hls4ml_compiled, hls4ml_logits
+    from ohq.models import load_model
+
+    train, test = load_dataset("digits", "train"), load_dataset("digits", "test")
+    q = quantize(load_model("digits_cnn").model.eval(), Plan(QuantSpec(8, 8, scale="po2")), train.x[:256])
+    export(q, "hls4ml", tmp_path / "hls", input_shape=(1,) + tuple(train.x.shape[1:]))
+    hls, _ = hls4ml_compiled(tmp_path / "hls", request.config.cache.mkdir("hls4ml"))
+    x = test.x[:N_SIM]
+    with torch.no_grad():
+        ref = q.to_integer()(x).to(torch.float64)
+    got = hls4ml_logits(hls, q, x)
+    assert torch.equal(got, ref)  # every logit of every image, bit for bit
 
 
-def test_folding_divides_the_layer(q8):
-    fold = finn_folding(q8, MNIST_SHAPE, "xczu9eg-ffvb1156-2-e")
-    assert "Defaults" in fold
-    for name, layer in q8.layers.items():
-        entry = fold[name]
-        assert set(entry) == {"PE", "SIMD", "resType", "ram_style"}
-        assert layer.weight.shape[0] % entry["PE"] == 0 and layer.weight.shape[1] % entry["SIMD"] == 0
-        assert entry["resType"] in ("lut", "dsp") and entry["ram_style"] in ("distributed", "block")
-
-
-def test_sp2_layer_is_lut_and_refused_by_strict_config(mnist):
+def test_sp2_layer_is_refused_naming_it(mnist, tmp_path):
     from ohq.models import load_model
 
     plan = Plan(QuantSpec(8, 8), {"features.1.0": QuantSpec(4, 8, "sp2")})
     q = quantize(load_model("mnist_cnn").model.eval(), plan, mnist[0][:32])
-    with pytest.raises(OhqError, match=r"hls4ml cannot express layer 'features.1.0'.*'sp2'"):
+    with pytest.raises(OhqError, match=r"hls4ml cannot express layer 'features.1.0'.*'sp2'.*uniform"):
+        export(q, "hls4ml", tmp_path / "hls", input_shape=MNIST_SHAPE)
+    assert not (tmp_path / "hls").exists()
+
+
+@pytest.mark.skipif(not (weights_dir() / "mnist_resnet.pt").exists(), reason="mnist_resnet not trained")
+def test_residual_add_is_refused_naming_it(shipped_case):
+    q = shipped_case("mnist_resnet", "W8A8")
+    with pytest.raises(OhqError, match=r"hls4ml export cannot express 'add.*onnx-qdq or qonnx"):
         hls4ml_config(q, MNIST_SHAPE)
-    assert finn_folding(q, MNIST_SHAPE, strict=False)["features.1.0"]["resType"] == "lut"
-    loose = hls4ml_config(q, MNIST_SHAPE, strict=False)
-    assert TYPE.match(loose["LayerName"]["features.1.0"]["Precision"]["weight"])
+    assert hls4ml_config(q, MNIST_SHAPE, strict=False) is None

@@ -182,12 +182,17 @@ def quantize(
                                        "fronts.png, the Pareto plot and a report table.")] = 0,
     finetune: Annotated[str | None, typer.Option(help="Fine-tune the mixed model: qat or progressive.")] = None,
     epochs: Annotated[float, typer.Option(help="Epochs of --finetune over the training split.")] = 1.0,
+    scale: Annotated[str, typer.Option(help="float, or po2: power-of-two scales (bit-exact hls4ml).")] = "float",
     force: ForceOpt = False,
     threads: ThreadsOpt = None,
     json: JsonOpt = False,
 ) -> None:
     """Decide every layer's bit-width from sensitivity and hardware cost, build it, and report."""
     from ohq.pipeline import Request
+    from ohq.quant.po2 import SCALES
+
+    if scale not in SCALES:  # before minutes of pipeline
+        raise OhqError(f"--scale must be one of {', '.join(SCALES)}, got {scale!r}")
 
     cd = quantize_options(search, trials, storage, study, sparsity, prune, fit_bram, dataflow, pr, lam,
                           max_loss, val, device)
@@ -196,7 +201,7 @@ def quantize(
         parse_bits(bits), a_bits, scheme, objective, sensitivity, size_mib, size_ratio, latency_ms,
         energy_mj, bram18k, beta, gamma, samples, calib, tie_residual=tie_residual,
         pin_first_last=pin_first_last, seed=seed, normalize=normalize, finetune=finetune, finetune_epochs=epochs,
-        codesign=cd,
+        codesign=cd, scale=scale,
     )
     run_and_write(req, out, force, json, sweep)
 

@@ -15,7 +15,8 @@ from ohq.errors import OhqError
 from ohq.export import c_header, hls4ml, onnx_qdq, qonnx  # noqa: F401  (registers)
 from ohq.export._registry import FORMATS, Format, get_format, list_formats, register_format
 from ohq.export._write import write_output
-from ohq.export.hls4ml import finn_folding, hls4ml_config
+from ohq.export.finn import finn_folding
+from ohq.export.hls4ml import hls4ml_config
 
 
 def export(qmodel: Any, format: str, out: str | Path, *, force: bool = False, **opts: Any) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from torch import Tensor, fx, nn
 
 from ohq.quant.dyadic import QParams
 from ohq.quant.layers import QuantLayer
-from ohq.quant.qmodules import QInput, QLut, QMaxPool, QOp, QOutput, QRelu
+from ohq.quant.qmodules import QAdd, QInput, QLut, QMaxPool, QOp, QOutput, QRelu
 
 
 class Quantizers(Protocol):
@@ -88,9 +88,21 @@ def _replacement(mod: nn.Module, q: Quantizers) -> nn.Module | None:
         return ExportMaxPool(mod.kwargs)
     if isinstance(mod, QLut):
         return ExportOp(mod.fn, mod.out, q)
+    if isinstance(mod, QAdd):  # one Add per pair (QAdd's float path starts from 0: an extra Add)
+        return ExportOp(_signed_sum(mod.signs), mod.out, q)
     if isinstance(mod, QOp):
         return ExportOp(mod.float_forward, mod.out, q)
     return None
+
+
+def _signed_sum(signs: list[int]) -> Callable[..., Tensor]:
+    def fn(*xs: Tensor) -> Tensor:
+        y = xs[0] if signs[0] > 0 else -xs[0]
+        for s, x in zip(signs[1:], xs[1:], strict=True):
+            y = y + x if s > 0 else y - x
+        return y
+
+    return fn
 
 
 def export_module(qmodel, q: Quantizers) -> fx.GraphModule:

@@ -64,22 +64,58 @@ def _codes(values: np.ndarray, layer: QuantLayer) -> Tensor:
     return recover(torch.from_numpy(np.ascontiguousarray(values, np.float32)), layer.inp)
 
 
-def ort_logits(model, x: Tensor, batch: int = 1000, last_input: QuantLayer | None = None):
-    """Run an ONNX ModelProto in onnxruntime on the CPU (logits; with `last_input`, also the
-    codes of that layer's input, read from the tensor feeding the last Gemm/Conv)."""
+def ort_session(model: onnx.ModelProto, level: str = "ORT_ENABLE_EXTENDED", optimized: str | None = None,
+                threads: int | None = None, config: dict[str, str] | None = None):
+    """An onnxruntime CPU session of `model` with the session config ohq wrote into its metadata
+    (onnx_qdq.session_config) unless `config` is given; `optimized`: where to save the graph
+    onnxruntime actually runs (its fused integer kernels); `threads`: intra-op threads."""
+    import json
+
     import onnxruntime as ort
 
+    from ohq.export.onnx_qdq import CONFIG_KEY
+
+    if config is None:
+        props = {p.key: p.value for p in model.metadata_props}
+        config = json.loads(props.get(CONFIG_KEY, "{}"))
+    so = ort.SessionOptions()
+    for key, value in config.items():
+        so.add_session_config_entry(key, value)
+    so.graph_optimization_level = getattr(ort.GraphOptimizationLevel, level)
+    if threads is not None:
+        so.intra_op_num_threads = threads
+    if optimized is not None:
+        so.optimized_model_filepath = str(optimized)
+    return ort.InferenceSession(model.SerializeToString(), so, providers=["CPUExecutionProvider"])
+
+
+def _int_feed(model: onnx.ModelProto) -> tuple[str, int]:
+    """The int8 tensor behind the last layer's DequantizeLinear: read there, the DQ → Gemm group
+    still fuses (reading the DQ's float output would keep the Gemm in float)."""
+    feed = _last_input_name(model)
+    dq = next((n for n in model.graph.node if feed in n.output), None)
+    if dq is not None and dq.op_type == "DequantizeLinear":
+        return dq.input[0], onnx.TensorProto.INT8
+    return feed, onnx.TensorProto.FLOAT
+
+
+def ort_logits(model, x: Tensor, batch: int = 1000, last_input: QuantLayer | None = None):
+    """Run an ONNX ModelProto in onnxruntime on the CPU (logits; with `last_input`, also the
+    codes of that layer's input, read from the int8 tensor feeding the last Gemm/Conv)."""
     if last_input is not None:
         model = onnx.ModelProto.FromString(model.SerializeToString())
-        model.graph.output.append(onnx.helper.make_tensor_value_info(
-            _last_input_name(model), onnx.TensorProto.FLOAT, None))
-    sess = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+        feed, dtype = _int_feed(model)
+        model.graph.output.append(onnx.helper.make_tensor_value_info(feed, dtype, None))
+    sess = ort_session(model)
     name = sess.get_inputs()[0].name
     runs = [sess.run(None, {name: x[i:i + batch].numpy()}) for i in range(0, x.shape[0], batch)]
     logits = torch.from_numpy(np.concatenate([r[0] for r in runs]))
     if last_input is None:
         return logits
-    return logits, _codes(np.concatenate([r[1] for r in runs]), last_input)
+    raw = np.concatenate([r[1] for r in runs])
+    if raw.dtype == np.int8:  # int8 code c holds ohq's code c + 128 (zero point z - 128)
+        return logits, torch.from_numpy(raw.astype(np.float32) + 128.0)
+    return logits, _codes(raw, last_input)
 
 
 def qonnx_logits(model, x: Tensor, last_input: QuantLayer | None = None):

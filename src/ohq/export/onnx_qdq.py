@@ -7,18 +7,21 @@ docs/export.md:
   codes are integers too and fit int8 up to pot 4 bit and sp2 5 bit; larger code sets (and
   16-bit layers) cannot be held and are refused with the layer's name.
 - bias: DequantizeLinear(int32 bias_int, s_in·step, axis 0): ohq's rounded integer bias.
-- activations: QuantizeLinear/DequantizeLinear with a uint8 zero point (ohq's activations are
-  asymmetric unsigned codes). onnxruntime's uint8 range is (0, 255); a b < 8-bit activation with
-  codes [0, 2^b - 1] keeps its scale and zero point and gets a Clip to
-  [s·(0 - z), s·(2^b - 1 - z)] after the DequantizeLinear: the same set of values, exactly.
-- between quantizers the ops run in float (Conv, Gemm, Add, Relu, MaxPool, GlobalAveragePool, …);
-  onnxruntime may fuse QDQ groups into integer kernels. Where ohq requantizes with a dyadic
-  m·2^-k and rounds half up, ONNX rescales in float32 and rounds half to even: the two can differ
-  by one code at a tie or where float32 rounding crosses one, hence a tolerance (docs/export.md).
+- activations: QuantizeLinear/DequantizeLinear with an int8 zero point z - 128 (codes q - 128: the
+  same real values). onnxruntime on x86 turns them into u8·s8 kernels, which saturate on AVX2 for
+  8-bit weights × 8-bit inputs; such a model carries `session.qdqisint8allowed=1` (exact S8S8
+  kernels) in its metadata_props (`session_config`), which check.ort_session applies. A b < 8-bit activation keeps scale and zero point and is clamped to its 2^b
+  codes by DQ → Clip → Q → DQ after the 8-bit Q/DQ pair: exactly the b-bit quantizer's values.
+- layout (_qdq_layout.hoist): onnxruntime's own, `DQ → Conv → Relu → Q`, shape ops between Q and
+  DQ, so every Conv/Gemm/Add fuses into QLinearConv/QGemm/QLinearAdd (tests/export).
+- ohq requantizes with a dyadic m·2^-k and rounds half up; ONNX rescales in float32 and rounds half
+  to even: the two can differ by one code at a tie or where float32 rounding crosses one, hence a
+  tolerance (docs/export.md).
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -46,7 +49,8 @@ def _const(g, value: np.ndarray | float, dtype: torch.dtype):
 
 
 class _QdqAct(torch.autograd.Function):
-    """QuantizeLinear → DequantizeLinear (uint8), plus a Clip for activations below 8 bits."""
+    """QuantizeLinear → DequantizeLinear (int8), and for b < 8 bits a Clip re-quantized by a second
+    Q/DQ pair, so that every DequantizeLinear feeds its Conv/Gemm directly (_qdq_layout)."""
 
     @staticmethod
     def forward(ctx, x: Tensor, p: QParams) -> Tensor:
@@ -60,6 +64,7 @@ class _QdqAct(torch.autograd.Function):
             s32 = np.float32(p.scale)
             lo, hi = np.float32(-p.zero) * s32, np.float32(p.qmax - p.zero) * s32
             y = g.op("Clip", y, _const(g, lo, torch.float32), _const(g, hi, torch.float32))
+            y = g.op("DequantizeLinear", g.op("QuantizeLinear", y, s, z), s, z)
         y.setType(x.type())
         return y
 
@@ -127,13 +132,38 @@ def check_qdq(qmodel) -> None:
                            "onnxruntime's QuantizeLinear holds at most 8 (uint8); use 8-bit activations")
 
 
+_PAIR_MAX = (1 << 15) - 1
+S8S8 = {"session.qdqisint8allowed": "1"}
+CONFIG_KEY = "ohq.onnxruntime_session_config"
+
+
+def u8s8_exact(qmodel) -> bool:
+    """Whether onnxruntime's x86 u8·s8 kernels are exact for every layer: on AVX2 without VNNI they
+    add pairs of u8·s8 products in int16 (vpmaddubsw), which saturates above 2^15 - 1."""
+    for layer in qmodel.layers.values():
+        if layer.integer_ok and 2 * int(layer.codes.abs().max()) * layer.inp.qmax > _PAIR_MAX:
+            return False
+    return True
+
+
+def session_config(qmodel) -> dict[str, str]:
+    """The onnxruntime session config entries the model needs to run exactly (also written into
+    the model's metadata_props as JSON under CONFIG_KEY): S8S8 kernels where u8·s8 would saturate."""
+    return {} if u8s8_exact(qmodel) else dict(S8S8)
+
+
 def to_qdq(qmodel, input_shape: tuple[int, ...]) -> onnx.ModelProto:
+    import onnx
+
     from ohq.export._onnx import constants_to_initializers, finish, trace_to_onnx
+    from ohq.export._qdq_layout import hoist
 
     check_qdq(qmodel)
     module = export_module(qmodel, QdqQuantizers())
     model = trace_to_onnx(module, torch.zeros((1,) + tuple(input_shape[1:])), OPSET)
-    return finish(constants_to_initializers(model), "ohq quantized model, ONNX QDQ (docs/export.md)")
+    model = hoist(constants_to_initializers(model))
+    onnx.helper.set_model_props(model, {CONFIG_KEY: json.dumps(session_config(qmodel))})
+    return finish(model, "ohq quantized model, ONNX QDQ (docs/export.md)")
 
 
 @register_format("onnx-qdq")
@@ -152,4 +182,5 @@ class OnnxQdq(Format):
         shape = require_input_shape(opts, self.name)
         model = to_qdq(qmodel, shape)
         onnx.save(model, str(out))
-        return {"nodes": len(model.graph.node), "opset": OPSET}
+        return {"nodes": len(model.graph.node), "opset": OPSET,
+                "onnxruntime_session_config": session_config(qmodel)}

@@ -4,11 +4,17 @@ Quant(x, scale, zeropt, bitwidth; signed, narrow, rounding_mode) computes
   y = (round(clamp(x/scale + zeropt, min_int, max_int)) - zeropt) · scale
 with rounding_mode "ROUND" = numpy's round half to even, the rounding ohq's quantizer
 (`torch.round`) uses; clamping before rounding equals clamping after, the bounds being integers.
-- activations: Quant(x, s, z, b; signed=0, narrow=0): ohq's asymmetric unsigned b-bit codes.
+- activations: Quant(x, s, 0, b; signed=0) for ohq's unsigned codes with zero point 0 (ReLU
+  outputs); a tensor with zero point z > 0 (the model input, pre-add tensors) becomes
+  Clip(x, −z·s, (2^b−1−z)·s) → Quant(x, s, 0, b+1; signed=1): the same values with zero point 0,
+  which hls4ml's and FINN's QONNX readers need (a signed b+1-bit tensor).
+- Relu/MaxPool are moved in front of the Quant that follows them in the traced graph (exact, see
+  _qdq_layout), so the Quant sits after the activation and datatype inference sees its bits.
 - weights: Quant(W, step per output channel, 0, b; signed=1, narrow=0) on the float weights
   codes·step, a no-op on values already on the grid (exact). Only fixed-point weights fit a Quant
   node (a uniform grid); pot, sp2 and rowmix layers are refused with the layer's name.
-- bias: a float constant bias_int·s_in·step (ohq's rounded bias).
+- bias: Quant(bias_int·s_in·step, s_in·step per channel, 0, 32; signed=1): ohq's integer bias.
+- the model is written cleaned by qonnx (`cleanup_model`: shapes inferred, constants folded).
 Between Quant nodes the ops run in float; ohq's dyadic requantization (round half up) can differ
 by one code where a value sits on a rounding edge, hence the tolerance of docs/export.md.
 """
@@ -54,7 +60,23 @@ class _QuantAct(torch.autograd.Function):
 
     @staticmethod
     def symbolic(g, x, p: QParams):
-        return _quant(g, x, np.float32(p.scale), p.zero, p.bits, 0)
+        s = np.float32(p.scale)
+        if p.zero == 0:
+            return _quant(g, x, s, 0, p.bits, 0)
+        lo, hi = np.float32(-p.zero) * s, np.float32(p.qmax - p.zero) * s
+        y = g.op("Clip", x, _const(g, lo), _const(g, hi))
+        y.setType(x.type())
+        return _quant(g, y, s, 0, p.bits + 1, 1)
+
+
+class _QuantBias(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, b: Tensor, scale: np.ndarray) -> Tensor:
+        return b.clone()
+
+    @staticmethod
+    def symbolic(g, b, scale: np.ndarray):
+        return _quant(g, b, scale, 0, 32, 1)
 
 
 class _QuantWeight(torch.autograd.Function):
@@ -79,7 +101,9 @@ class QonnxQuantizers:
         return _QuantWeight.apply(w, step, int(layer.w_bits))
 
     def bias(self, layer: QuantLayer, b: Tensor) -> Tensor:
-        return b
+        if not layer.integer_ok:
+            return b
+        return _QuantBias.apply(b, (layer.inp.scale * layer.step).numpy().astype(np.float32))
 
 
 def check_qonnx(qmodel) -> None:
@@ -94,14 +118,23 @@ def check_qonnx(qmodel) -> None:
 def to_qonnx(qmodel, input_shape: tuple[int, ...]) -> onnx.ModelProto:
     """The QONNX model; shapes are static (`input_shape`, batch included), as FINN expects."""
     from ohq.export._onnx import constants_to_initializers, trace_to_onnx
+    from ohq.export._qdq_layout import hoist
 
     check_qonnx(qmodel)
     module = export_module(qmodel, QonnxQuantizers())
     model = trace_to_onnx(module, torch.zeros(tuple(input_shape)), OPSET, {DOMAIN: 1}, dynamic=False)
-    model = constants_to_initializers(model)
+    model = hoist(constants_to_initializers(model))
     model.producer_name = "ohq"
     model.doc_string = "ohq quantized model, QONNX Quant nodes (docs/export.md)"
-    return model
+    return clean(model)
+
+
+def clean(model: onnx.ModelProto) -> onnx.ModelProto:
+    """qonnx's own cleanup (shape inference, constant folding, readable names), as FINN runs it."""
+    from qonnx.core.modelwrapper import ModelWrapper
+    from qonnx.util.cleanup import cleanup_model
+
+    return cleanup_model(ModelWrapper(model)).model
 
 
 @register_format("qonnx")

@@ -105,8 +105,10 @@ def _assign(gm, ops, stats: dict[fx.Node, Stats], specs, plan: Plan) -> dict[fx.
             bits_list = [s.a_bits for s in reader_specs if s is not None and s.a_bits is not None]
             bits = max(bits_list) if bits_list else None
             observer = next((s.a_observer for s in reader_specs if s is not None), default_obs)
+            po2 = any(s is not None and s.scale == "po2" for s in reader_specs)
         else:
             bits, observer = plan.act_bits, default_obs
+            po2 = plan.default is not None and plan.default.scale == "po2"
         if bits is None:
             params[node] = None
             continue
@@ -115,13 +117,13 @@ def _assign(gm, ops, stats: dict[fx.Node, Stats], specs, plan: Plan) -> dict[fx.
             (user,) = node.users
             if ops[user].kind == "relu" or (ops[user].kind == "lut" and isinstance(ops[user].fn, nn.ReLU6)):
                 src = user
-        params[node] = _qparams(stats[src], bits, observer)
+        params[node] = _qparams(stats[src], bits, observer, po2)
     return params
 
 
-def _qparams(s: Stats, bits: int, observer: str) -> QParams:
+def _qparams(s: Stats, bits: int, observer: str, po2: bool = False) -> QParams:
     lo, hi = get_observer(observer).act_range(s.values(), bits)
-    scale, zero = act_qparams(lo, hi, bits)
+    scale, zero = act_qparams(lo, hi, bits, po2)
     return QParams(scale, zero, bits)
 
 
@@ -133,7 +135,7 @@ def _layer_input(node, ops, stats, specs, params) -> tuple[QParams | None, QPara
         return src, None
     if src is not None and src.bits == spec.a_bits:
         return src, src
-    return src, _qparams(stats[x], spec.a_bits, spec.a_observer)
+    return src, _qparams(stats[x], spec.a_bits, spec.a_observer, spec.scale == "po2")
 
 
 def _rewrite(gm: fx.GraphModule, ops, stats, specs, params, modules) -> None:

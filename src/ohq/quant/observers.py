@@ -19,16 +19,21 @@ MSE_GRID = torch.linspace(0.3, 1.0, 36, dtype=torch.float64)  # clip ratios trie
 _TINY = 1e-12
 
 
-def act_qparams(lo: float, hi: float, bits: int) -> tuple[float, int]:
+def act_qparams(lo: float, hi: float, bits: int, po2: bool = False) -> tuple[float, int]:
     """(scale, zero point) of the unsigned b-bit quantizer covering [lo, hi] ∪ {0}.
 
-    The scale is rounded to float32 so that it is the same number in every dtype ohq uses.
+    The scale is rounded to float32 so that it is the same number in every dtype ohq uses;
+    `po2` rounds it up to a power of two (quant/po2.py).
     """
     lo, hi = min(float(lo), 0.0), max(float(hi), 0.0)
     qmax = (1 << bits) - 1
     scale = (hi - lo) / qmax
     if not scale > _TINY:
         return 1.0, 0
+    if po2:
+        from ohq.quant.po2 import po2_act
+
+        return po2_act(lo, hi, scale, bits)
     scale = float(torch.tensor(scale, dtype=torch.float32))
     zero = int(min(max(round(-lo / scale), 0), qmax))
     return scale, zero

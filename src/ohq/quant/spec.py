@@ -31,6 +31,7 @@ class QuantSpec:
     w_bits/scheme/w_observer/rho: the layer's weights. a_bits/a_observer: the activation the
     layer reads (its input); the tensors between layers use the plan default's a_bits.
     rho: share of rows that get SP2 under scheme "rowmix" (ignored by other schemes).
+    scale: "float" (fitted scales) or "po2" (rounded up to powers of two, for fixed-point flows).
     """
 
     w_bits: int | None = 8
@@ -39,8 +40,16 @@ class QuantSpec:
     w_observer: str = "minmax"
     a_observer: str = "minmax"
     rho: float = 0.5
+    scale: str = "float"  # "po2": power-of-two weight steps and activation scales (quant/po2.py)
 
     def __post_init__(self) -> None:
+        from ohq.quant.po2 import SCALES
+
+        if self.scale not in SCALES:
+            raise PlanError(f"scale must be one of {', '.join(SCALES)}, got {self.scale!r}")
+        if self.scale == "po2" and self.scheme == "rowmix":
+            raise PlanError("scale po2 does not apply to scheme rowmix (its rows have two grids); "
+                           "use uniform, pot or sp2")
         scheme = get_scheme(self.scheme)
         if self.w_bits is not None:
             scheme.check_bits(self.w_bits)

@@ -31,7 +31,12 @@ def weight_codes(weight: Tensor, spec: QuantSpec, name: str = "weight") -> tuple
         raise OhqError(f"{name}: the spec leaves weights in float (w_bits=None)")
     check_finite(weight, name)
     w = weight.detach().to(torch.float64).reshape(weight.shape[0], -1)
-    codes, step = get_scheme(spec.scheme).quantize_rows(w, spec.w_bits, spec.w_observer, spec.rho)
+    scheme = get_scheme(spec.scheme)
+    codes, step = scheme.quantize_rows(w, spec.w_bits, spec.w_observer, spec.rho)
+    if spec.scale == "po2":
+        from ohq.quant.po2 import po2_rows
+
+        codes, step = po2_rows(scheme, w, spec.w_bits, step)
     return codes.reshape(weight.shape), step
 
 
