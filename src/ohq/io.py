@@ -167,3 +167,9 @@ def write_dir_atomic(path: str | Path, fill: Callable[[Path], Any], *, kind: str
 def write_json(path: str | Path, doc: Any) -> Path:
     """Atomically write `doc` as indented JSON."""
     return write_atomic(path, lambda p: p.write_text(json.dumps(doc, indent=2) + "\n"))
+
+
+def cache_root() -> Path:
+    """Where ohq caches builds (Verilator harnesses, hls4ml compiles): $OHQ_CACHE or ~/.cache/ohq."""
+    root = os.environ.get("OHQ_CACHE")
+    return Path(root) if root else Path.home() / ".cache" / "ohq"

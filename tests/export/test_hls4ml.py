@@ -49,16 +49,18 @@ def test_every_layer_hls4ml_creates_has_value_types(q48, tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.skipif(not (weights_dir() / "digits_cnn.pt").exists(), reason="digits_cnn not trained")
-def test_po2_c_simulation_is_bit_exact_with_the_integer_engine(tmp_path, request):
+def test_po2_c_simulation_is_bit_exact_with_the_integer_engine(tmp_path):
     """digits_cnn at W8A8 with power-of-two scales; compiled once, cached by model+config hash."""
     from ohq.data import load_dataset
     from ohq.export.hls_sim import hls4ml_compiled, hls4ml_logits
+    from ohq.io import cache_root
     from ohq.models import load_model
 
     train, test = load_dataset("digits", "train"), load_dataset("digits", "test")
     q = quantize(load_model("digits_cnn").model.eval(), Plan(QuantSpec(8, 8, scale="po2")), train.x[:256])
     export(q, "hls4ml", tmp_path / "hls", input_shape=(1,) + tuple(train.x.shape[1:]))
-    hls, _ = hls4ml_compiled(tmp_path / "hls", request.config.cache.mkdir("hls4ml"))
+    # The user-level cache ($OHQ_CACHE, as the RTL builds use): survives fresh clones on one machine.
+    hls, _ = hls4ml_compiled(tmp_path / "hls", cache_root() / "hls4ml")
     x = test.x[:N_SIM]
     with torch.no_grad():
         ref = q.to_integer()(x).to(torch.float64)

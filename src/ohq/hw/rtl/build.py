@@ -8,13 +8,13 @@ runs and CI build each configuration once.
 from __future__ import annotations
 
 import hashlib
-import os
 import shutil
 import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from ohq.hw.rtl.tools import RtlToolError, run_tool, verilator
+from ohq.io import cache_root
 
 SRC = Path(__file__).parent / "verilog"
 SOURCES = ("ohq_pe.sv", "ohq_core.sv", "ohq_tb.sv", "harness.cpp")
@@ -61,9 +61,7 @@ class RtlConfig:
 
 
 def cache_dir() -> Path:
-    root = os.environ.get("OHQ_CACHE")
-    base = Path(root) if root else Path.home() / ".cache" / "ohq"
-    return base / "rtl"
+    return cache_root() / "rtl"
 
 
 def simulator(cfg: RtlConfig) -> Path:
