@@ -4,6 +4,7 @@ whose lines are `ohq ...` commands. They run in a fresh folder holding a copy of
 
 from __future__ import annotations
 
+import doctest
 import shlex
 import shutil
 from pathlib import Path
@@ -66,8 +67,17 @@ def test_pages_have_examples():
 def test_python_examples_run(path, workdir):
     namespace: dict = {"__name__": "__doc_example__"}
     for lang, line, code, _ in fenced(path):
-        if lang == "python":
+        if lang == "python" and code.lstrip().startswith(">>>"):  # a doctest session: outputs checked
+            _run_doctest(code, namespace, f"{path.name}:{line}")
+        elif lang == "python":
             exec(compile("\n" * (line - 1) + code, str(path), "exec"), namespace)  # noqa: S102
+
+
+def _run_doctest(code: str, namespace: dict, name: str) -> None:
+    test = doctest.DocTestParser().get_doctest(code, namespace, name, name, 0)
+    runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    runner.run(test, clear_globs=False)
+    assert runner.failures == 0, f"{name}: {runner.failures} doctest example(s) failed (output above)"
 
 
 @pytest.mark.slow

@@ -1,4 +1,4 @@
-"""`BitAllocator`: mixed-precision bit allocation as a scikit-learn-style estimator (seed 003).
+"""`BitAllocator`: mixed-precision bit allocation as a scikit-learn-style estimator (the OHQ paper).
 
 Parameters are set in `__init__` and nothing else happens there; `fit(model, x)` measures
 sensitivity on `x` and hardware cost on the target, solves the search, and returns `self`; what it

@@ -1,4 +1,4 @@
-"""The OHQ pipeline (seed 003, DESIGN §1), as one function with timed stages:
+"""The OHQ pipeline (the OHQ paper, docs/design.md §1), as one function with timed stages:
 
     layer graph → 8-bit model → distilled or real data → sensitivity → hardware probe → Ω → ILP
     → mixed-precision model (PTQ) → evaluation on the test split

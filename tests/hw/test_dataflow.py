@@ -1,4 +1,4 @@
-"""Per-layer dataflow (seed 004): traffic, BRAM, zero skipping, the whole model in BRAM."""
+"""Per-layer dataflow (the mixed-dataflow paper): traffic, BRAM, zero skipping, the whole model in BRAM."""
 
 from __future__ import annotations
 

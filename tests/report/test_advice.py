@@ -35,6 +35,7 @@ def test_a_drop_names_the_layers_and_suggests_a_bits_8():
 
 def test_objective_and_fp32_size():
     result = make_result()
+    result.request = replace(result.request, objective="paper")  # the default is min-sensitivity
     assert objective_text(result.request) == "paper (β = 0.5, γ = 0.5)"
     req = replace(result.request, objective="min-sensitivity")
     assert objective_text(req) == "min-sensitivity"

@@ -10,11 +10,11 @@ from rich.table import Table
 from ohq.cli._common import console, print_json
 from ohq.errors import OhqError
 
-DataflowOpt = Annotated[str | None, typer.Option("--dataflow", help="auto | img2col | row | frame: per-layer dataflow (seed 004).")]
+DataflowOpt = Annotated[str | None, typer.Option("--dataflow", help="auto | img2col | row | frame: per-layer dataflow (the mixed-dataflow paper).")]
 FitBramOpt = Annotated[bool, typer.Option("--fit-bram", help="Keep every layer's weights in BRAM (weights never cross DDR).")]
 SparsityOpt = Annotated[float | None, typer.Option("--sparsity", help="Magnitude pruning before quantization, in [0, 1) (BO: the highest candidate).")]
 PruneOpt = Annotated[str, typer.Option("--prune", help="unstructured | channel.")]
-PrOpt = Annotated[bool, typer.Option("--pr", help="Layer-wise partial reconfiguration (seed 000).")]
+PrOpt = Annotated[bool, typer.Option("--pr", help="Layer-wise partial reconfiguration (LHA).")]
 FlowObjectiveOpt = Annotated[str, typer.Option("--flow-objective", help="auto dataflow minimises: traffic | latency.")]
 
 

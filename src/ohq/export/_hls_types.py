@@ -1,4 +1,4 @@
-"""hls4ml value types from ohq's scales (DESIGN §6): `ap_fixed<W,I>` describes real values, W bits
+"""hls4ml value types from ohq's scales (docs/design.md §6): `ap_fixed<W,I>` describes real values, W bits
 of which I are integer bits (sign included), so one LSB is 2^(I−W).
 
 A tensor ohq holds as s·(q − z), q ∈ [0, 2^b − 1], becomes

@@ -1,9 +1,9 @@
-"""Layer-specific dataflow (seed 004): Img2Col, row-based and frame-based weight reuse, per layer.
+"""Layer-specific dataflow (the mixed-dataflow paper): Img2Col, row-based and frame-based weight reuse, per layer.
 
 All three feed the same multiply-add tree (`ohq.hw.cost.compute_cycles`, Algorithm 1's tiles);
 they differ in what stays on chip and so in what crosses DDR:
 
-- `img2col` (seed 003 B.2): the GEMM schedule of `ohq.hw.cost`. The feature matrix is the
+- `img2col` (the OHQ paper B.2): the GEMM schedule of `ohq.hw.cost`. The feature matrix is the
   Img2Col expansion (each input element about k_h·k_w times), gathered element by element.
 - `row` (row-based weight reuse): the layer's weights stay on chip; a line buffer holds k_h + s_h
   input rows (all channels), and each input row crosses DDR once. When the weights do not fit they

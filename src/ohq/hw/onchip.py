@@ -1,4 +1,4 @@
-"""A whole model under per-layer dataflow, and the whole model in BRAM (seed 004).
+"""A whole model under per-layer dataflow, and the whole model in BRAM (the mixed-dataflow paper).
 
 `dataflow_report` picks every layer's dataflow (`ohq.hw.dataflow.pick`) under a plan, optional
 sparse weight stores, and a BRAM18K budget. With `resident=True` (`--fit-bram`) every layer's

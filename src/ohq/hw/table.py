@@ -20,7 +20,7 @@ BRAM18K_BITS = 18432  # one 18 Kb block RAM (7-series / UltraScale)
 
 
 def weight_bram18k(size_mib: np.ndarray) -> np.ndarray:
-    """18 Kb BRAM blocks that hold each layer's weights on chip (seed 004's all-on-chip budget)."""
+    """18 Kb BRAM blocks that hold each layer's weights on chip (the mixed-dataflow paper's all-on-chip budget)."""
     return np.ceil(size_mib * MIB * 8 / BRAM18K_BITS)
 
 

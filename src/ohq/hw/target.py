@@ -22,7 +22,7 @@ class Target:
 
 
 def FpgaModel(device: str = "xc7z020") -> Target:  # noqa: N802  (reads as a type at call sites)
-    """The cycle-level accelerator model (seed 003 appendix B) on `device`."""
+    """The cycle-level accelerator model (the OHQ paper appendix B) on `device`."""
     return Target(device, "fpga-model")
 
 

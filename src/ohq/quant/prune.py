@@ -1,4 +1,4 @@
-"""Per-layer magnitude pruning before quantization, and what sparse weights cost to store (seed 004).
+"""Per-layer magnitude pruning before quantization, and what sparse weights cost to store (the mixed-dataflow paper).
 
 Two granularities:
 

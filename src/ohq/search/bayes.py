@@ -1,4 +1,4 @@
-"""Bayesian optimisation of per-layer (bits, sparsity) with optuna (seed 004).
+"""Bayesian optimisation of per-layer (bits, sparsity) with optuna (the mixed-dataflow paper).
 
 The sampler is optuna's TPE (multivariate, constant liar), not its GP sampler: the space is two
 categorical choices per layer (20-110 dimensions for the shipped and ImageNet models), where a GP
@@ -7,7 +7,7 @@ liar keeps workers that share one study (`storage`) from proposing the same poin
 still running. Budgets go to TPE as trial constraints (`Trial.set_constraint`) (a violated budget is a constraint > 0), so
 infeasible trials inform the sampler instead of being dropped.
 
-Objectives (maximised): `accuracy − λ·size/size_fp32` (seed 004), or with `max_loss` set,
+Objectives (maximised): `accuracy − λ·size/size_fp32` (the mixed-dataflow paper), or with `max_loss` set,
 `−size/size_fp32` subject to `reference − accuracy ≤ max_loss`. The evaluator passed in measures
 accuracy; the caller must give it a validation split, never the test split.
 

@@ -1,4 +1,4 @@
-"""Bit allocation that knows partial reconfiguration (seed 000): a per-switch penalty in the ILP.
+"""Bit allocation that knows partial reconfiguration (LHA): a per-switch penalty in the ILP.
 
 Beside the one-hot x[i, b], a switch variable s_i ∈ [0, 1] for each pair of consecutive layers is
 forced to 1 when they differ (s_i ≥ x[i, b] − x[i+1, b] for every b). Then

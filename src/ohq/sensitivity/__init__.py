@@ -1,7 +1,7 @@
 """Layer sensitivity: which layers hurt accuracy most when quantized (the OHQ paper §3.2.1).
 
 Four registered methods share one estimator interface (`fit(model, x, y=None)` → `scores_`,
-`damage(bits, scheme)` → layers × bits): `mqe` (seed 003 Eqs. 6–9, as the paper has it),
+`damage(bits, scheme)` → layers × bits): `mqe` (the OHQ paper Eqs. 6–9, as the paper has it),
 `qmqe` (MQE with quantization-shaped perturbations, one score per candidate bit-width),
 `layerwise` (Eq. 5) and `hessian` (HAWQ-V2/V3).
 

@@ -1,6 +1,6 @@
 """Quantization-shaped MQE: damage(i, b) measured for every candidate bit-width b.
 
-Like MQE (seed 003 Eqs. 6–9) it quantizes the model to 8 bits once, caches every node of the
+Like MQE (the OHQ paper Eqs. 6–9) it quantizes the model to 8 bits once, caches every node of the
 8-bit graph per batch and re-runs only the suffix of layer i. The perturbation is not a mask of
 zeros but the candidate's own quantization error: a seeded random fraction α of layer i's
 weights takes its b-bit value Q_b(W) (α = 1: the whole layer), and — as the pipeline's W/A */*

@@ -1,4 +1,4 @@
-"""LHA's progressive quantization (seed 000): lower the bit-widths in stages, fine-tuning between.
+"""LHA's progressive quantization (LHA): lower the bit-widths in stages, fine-tuning between.
 
 Stage b gives every layer max(b, its target) weight and activation bits (the target is the plan's
 spec for that layer, e.g. the ILP's choice), keeping the target's scheme where it allows that

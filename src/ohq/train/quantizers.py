@@ -123,7 +123,7 @@ class LsqWeight(nn.Module):
 
 
 class ReconstructedWeight(SteWeight):
-    """n-BQ-NN's reconstructed gradient (seed 002) for power-of-two weights.
+    """n-BQ-NN's reconstructed gradient (n-BQ-NN) for power-of-two weights.
 
     Forward W̃ = (1-α)·Q(W) + α·W; backward the real gradient of that function, α·∂L/∂W̃ (Q is
     piecewise constant, so no estimate is needed). α is annealed to 0 by the trainer (`alpha`),

@@ -1,4 +1,4 @@
-"""The chip in RTL (DESIGN §3): a Verilog accelerator simulated with Verilator, synthesized with yosys.
+"""The chip in RTL (docs/design.md §3): a Verilog accelerator simulated with Verilator, synthesized with yosys.
 
 `run_layer` runs one quantized layer on the simulated chip; the `rtl` probe (`ohq.hw.rtl.probe`)
 measures the four cycle counters per layer. Sources are in `verilog/`; docs/hardware.md § RTL.

@@ -1,5 +1,5 @@
 // The OHQ layer engine: one conv/linear layer (groups, stride, padding; linear = 1x1 conv on a
-// 1x1 map) on integer codes, seed 003 appendix B as RTL.
+// 1x1 map) on integer codes, the OHQ paper appendix B as RTL.
 //  - Img2Col: an address table (OFFC/KY/KX, built by a counter at layer start, K cycles) maps GEMM
 //    index k to a feature-buffer offset; L lanes gather k..k+L-1 of one output pixel per cycle,
 //    padding by bounds check. The feature buffer holds one band of input rows of one group.
