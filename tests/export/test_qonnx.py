@@ -41,7 +41,9 @@ def test_quant_nodes_carry_bits_and_signedness(q48):
     assert all(d.dim_value > 0 for v in model.graph.value_info for d in v.type.tensor_type.shape.dim)
 
 
-@pytest.mark.parametrize(("model", "plan"), shipped_params())
+# mnist_mobilenet_v2 is left out: qonnx's inference_cost takes 200-280 s per plan on it (CI budget);
+# its graph is checked by the executor test below.
+@pytest.mark.parametrize(("model", "plan"), shipped_params(("mnist_cnn", "mnist_resnet")))
 def test_inference_cost_sees_the_plans_bits(model, plan, shipped_case):
     """qonnx's inference_cost: no float MAC left; every MAC at the bits of ohq's plan (the input of
     a zero-point tensor as b+1 signed bits)."""
