@@ -47,6 +47,7 @@ class Prepared:
     source: str
     test: Any  # LabeledData or None
     allocator: BitAllocator
+    normalize: Any = None  # ohq.data.Normalize the model's inputs get (None: the data set's own)
 
     @property
     def graph(self) -> LayerGraph:
@@ -103,9 +104,7 @@ class Prepared:
 
         if self.test is None:
             return None
-        if isinstance(net, QuantModel) and not net.integer_problems():
-            net = net.to_integer()  # the same logits bit for bit, several times faster than fake-quant
-        return top1(net, self.test)
+        return top1(net.fastest() if isinstance(net, QuantModel) else net, self.test)
 
     def totals(self, bits: dict[str, int] | int) -> dict[str, float]:
         return self.allocator.totals(bits)
@@ -141,7 +140,7 @@ def prepare(req: Request, reporter: Reporter | None = None, seconds: dict | None
         allocator.table_, allocator.costs_ = allocation_table(
             model, graph, allocator.probe, req.bits, scheme=req.scheme, a_bits=req.a_bits
         )
-    return Prepared(req, name, model, shape, calib, samples, source, test, allocator)
+    return Prepared(req, name, model, shape, calib, samples, source, test, allocator, normalize)
 
 
 def run_pipeline(req: Request | str | nn.Module, reporter: Reporter | None = None, **fields: Any) -> PipelineResult:

@@ -9,8 +9,6 @@ infeasible by the BRAM18K it is over.
 
 from __future__ import annotations
 
-import torch
-
 from ohq.errors import OhqError
 from ohq.search._registry import register_search
 from ohq.search.ilp import Allocation
@@ -24,23 +22,20 @@ def validation(prep, count: int, seed: int):
     name = prep.req.data or (prep.test.name if prep.test is not None else None)
     if name is None:
         raise OhqError("--search bo/random scores trials on a validation split: give --data")
-    from ohq.models import load_model
+    from ohq.data.sample import sample
 
-    normalize = load_model(prep.req.model, prep.req.weights, prep.req.normalize).normalize  # as calibration
-    val = load_dataset(name, "val", normalize)
+    val = load_dataset(name, "val", prep.normalize)  # the model's transform, as calibration uses
     if len(val) == 0:
         raise OhqError(f"data set {name!r} has an empty validation split")
-    order = torch.randperm(len(val), generator=torch.Generator().manual_seed(seed))[:count]
-    return LabeledData(val.x[order], val.y[order], val.name, "val", val.num_classes)
+    x, y = sample(val, count, seed)
+    return LabeledData(x, y, val.name, "val", val.num_classes)
 
 
 def _accuracy(net, data) -> float:
     from ohq.quant import QuantModel
     from ohq.train import top1
 
-    if isinstance(net, QuantModel) and not net.integer_problems():
-        net = net.to_integer()
-    return top1(net, data)
+    return top1(net.fastest() if isinstance(net, QuantModel) else net, data)
 
 
 def make_evaluator(prep, budgets: dict[str, float], opts, val):
