@@ -121,8 +121,11 @@ def print_result(result, out: Path) -> None:
     fmt = lambda v, spec: "—" if v is None else format(v, spec)  # noqa: E731
     summary.add_row("FP32", fmt(result.top1["fp32"] and 100 * result.top1["fp32"], ".2f"),
                     f"{fp32_size_mib(result):.4f}", "—", "—")
-    for key, label in (("int8", "W8A8"), ("mixed", "OHQ mixed")):
-        t = result.totals[key]
+    rungs = [("int8", "W8A8"), ("mixed", "OHQ mixed")]
+    if "mixed_ptq" in result.top1:  # --finetune: the mixed model before and after training
+        rungs[1:] = [("mixed_ptq", "OHQ mixed, PTQ"), ("mixed", f"OHQ mixed, {result.request.finetune}")]
+    for key, label in rungs:
+        t = result.totals["mixed" if key == "mixed_ptq" else key]
         if t:
             summary.add_row(label, fmt(result.top1[key] and 100 * result.top1[key], ".2f"),
                             f"{t['size_mib']:.4f}", f"{t['latency_ms']:.3f}", f"{t['energy_mj']:.4f}")

@@ -114,8 +114,12 @@ def _summary(result) -> tuple[list[str], list[list[Any]]]:
     rows: list[list[Any]] = [["FP32", pct(result.top1.get("fp32")), fp32_mib, None, None]]
     a_bits = result.request.a_bits
     int8 = f"INT8 (W8A{8 if a_bits is None else a_bits})"  # None: activations at the weight bits
-    for key, label in (("int8", int8), ("mixed", "mixed (OHQ)")):
-        t = result.totals.get(key) or {}
+    rungs = [("int8", int8), ("mixed", "mixed (OHQ)")]
+    how = getattr(result.request, "finetune", None)
+    if "mixed_ptq" in result.top1:  # `--finetune`: the same mixed model before and after training
+        rungs[1:] = [("mixed_ptq", "mixed (OHQ), PTQ"), ("mixed", f"mixed (OHQ), fine-tuned ({how})")]
+    for key, label in rungs:
+        t = result.totals.get("mixed" if key == "mixed_ptq" else key) or {}
         rows.append([label, pct(result.top1.get(key)), t.get("size_mib"), t.get("latency_ms"),
                      t.get("energy_mj")])
     return header, rows
