@@ -103,6 +103,8 @@ def train(
     from_scratch: Annotated[bool, typer.Option(help="QAT from random weights, not the trained ones.")] = False,
     train_limit: Annotated[int | None, typer.Option(help="Train on the first N training samples.")] = None,
     resume: Annotated[bool, typer.Option(help="QAT: continue from the checkpoint beside --out.")] = False,
+    bn_steps: Annotated[int, typer.Option(help="QAT: steps on BatchNorm batch statistics before it is "
+                                          "frozen and folded (0: fold up front).")] = 0,
     normalize: NormalizeOpt = None,
     threads: ThreadsOpt = None,
     json: JsonOpt = False,
@@ -116,9 +118,9 @@ def train(
     try:
         if qat:
             return _train_qat(model, data, out, epochs, seed, lr or 2e-3, batch_size, force, bits, plan, scheme,
-                              method, progressive, from_scratch, train_limit, resume, json, normalize)
-        if resume or progressive or plan or json:
-            raise OhqError("--resume, --progressive, --plan and --json go with --qat")
+                              method, progressive, from_scratch, train_limit, resume, json, normalize, bn_steps)
+        if resume or progressive or plan or json or bn_steps:
+            raise OhqError("--resume, --progressive, --plan, --bn-steps and --json go with --qat")
         _train_float(model, data, out, epochs, seed, lr or 3e-3, batch_size, force, train_limit, normalize)
     except OhqError:
         if not ddp.is_main():
@@ -171,7 +173,7 @@ def _train_float(model, data, out, epochs, seed, lr, batch_size, force, train_li
 
 
 def _train_qat(model, data, out, epochs, seed, lr, batch_size, force, bits, plan_file, scheme, method,
-               progressive, from_scratch, train_limit, resume, json, normalize) -> None:
+               progressive, from_scratch, train_limit, resume, json, normalize, bn_steps=0) -> None:
     from ohq.cli._train_qat import run_qat
     from ohq.train import ddp
 
@@ -179,7 +181,8 @@ def _train_qat(model, data, out, epochs, seed, lr, batch_size, force, bits, plan
     doc = run_qat(model, data, epochs=epochs, seed=seed, lr=lr, batch_size=batch_size, bits=bits,
                   plan_file=plan_file, scheme=scheme, method=method, progressive=progressive,
                   from_scratch=from_scratch, train_limit=train_limit, resume=resume, paths=paths,
-                  command=_command(""), untrained=_untrained, limit=_limit, normalize=normalize)
+                  command=_command(""), untrained=_untrained, limit=_limit, normalize=normalize,
+                  bn_steps=bn_steps)
     if not ddp.is_main():
         return
     if json:

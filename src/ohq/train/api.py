@@ -23,6 +23,7 @@ from ohq.io import write_atomic
 from ohq.quant import Plan, QuantModel, fold_bn, quantize
 from ohq.quant.graphops import LAYERS
 from ohq.train import ddp
+from ohq.train.bn import bn_pairs
 from ohq.train.loop import StepCallback, TrainConfig, run_steps, steps_per_epoch
 from ohq.train.methods import get_method
 from ohq.train.progressive import stage_plans
@@ -50,11 +51,13 @@ def qat(model: nn.Module, plan: Plan, data: TensorDataset, *, epochs: float = 1.
         progressive: list[int] | None = None, calib: Tensor | None = None, lr: float = 2e-3,
         batch_size: int = 128, seed: int = 0, checkpoint: str | Path | None = None,
         resume: bool = False, on_step: StepCallback | None = None,
-        on_stage: Callable[[int, int, Plan], None] | None = None) -> QuantModel:
+        on_stage: Callable[[int, int, Plan], None] | None = None, bn_steps: int = 0) -> QuantModel:
     """Quantization-aware training of `model` (float, or a PTQ QuantModel to start from) at `plan`.
 
     `progressive` lists stage bit-widths (LHA, e.g. [8, 6, 4]); the epochs are split evenly over
-    the stages. `checkpoint` is written atomically (rank 0) after every epoch and stage;
+    the stages. `bn_steps` > 0 trains the first stage with BatchNorm unfolded, on batch statistics,
+    for that many steps, then frozen and folded (`ohq.train.bn`); 0 folds it up front (the default,
+    see docs/train.md). `checkpoint` is written atomically (rank 0) after every epoch and stage;
     `resume` continues from it. Under torchrun each rank trains its shard (see `ohq.train.ddp`).
     """
     cfg = TrainConfig(epochs, lr, batch_size, seed)
@@ -64,6 +67,8 @@ def qat(model: nn.Module, plan: Plan, data: TensorDataset, *, epochs: float = 1.
     start_q = model if isinstance(model, QuantModel) else None
     if start_q is not None and progressive:
         raise OhqError("progressive QAT needs the float model, not a QuantModel")
+    if bn_steps < 0 or (bn_steps and start_q is not None):
+        raise OhqError(f"--bn-steps must be >= 0 and needs the float model (with its BatchNorm), got {bn_steps}")
     names = list(start_q.specs) if start_q is not None else [n for n, _ in layer_names(model)]
     plan.resolve(names)  # a plan naming a missing layer fails here, before any work
     calib = calibration(data) if calib is None else calib
@@ -73,9 +78,10 @@ def qat(model: nn.Module, plan: Plan, data: TensorDataset, *, epochs: float = 1.
     bounds = [round(total * k / len(plans)) for k in range(len(plans) + 1)]
     fingerprint = {"layers": [[n, list(s)] for n, s in _shapes(model, start_q)], "plan": plan.to_dict(),
                    "method": method, "stages": [p.to_dict() for p in plans], "steps": total,
-                   "train": len(data), "batch_size": batch_size, "seed": seed, "lr": lr}
+                   "train": len(data), "batch_size": batch_size, "seed": seed, "lr": lr, "bn_steps": bn_steps}
     state = load_checkpoint(checkpoint, fingerprint) if resume else None
     folded = None if start_q is not None else fold_bn(model)
+    pairs = bn_pairs(model) if bn_steps else None
     first_stage = 0 if state is None else state["stage"]
     net = None
     torch.manual_seed(seed)
@@ -85,7 +91,8 @@ def qat(model: nn.Module, plan: Plan, data: TensorDataset, *, epochs: float = 1.
         resumed = state if state is not None and state["stage"] == k else None
         if resumed is not None and resumed.get("float") is not None and folded is not None:
             _load_float(folded, resumed["float"])  # a checkpoint taken between two stages
-        net = QatNet(start_q if start_q is not None else quantize(folded, plans[k], calib), meth)
+        net = QatNet(start_q if start_q is not None else quantize(folded, plans[k], calib), meth,
+                     pairs if k == 0 else None, bn_steps)
         if resumed is not None and resumed.get("net") is not None:
             net.load_state_dict(resumed["net"])
         first = resumed["step"] if resumed is not None else bounds[k]
@@ -93,6 +100,7 @@ def qat(model: nn.Module, plan: Plan, data: TensorDataset, *, epochs: float = 1.
             run_steps(net, data, cfg, meth, first=first, last=bounds[k + 1], stage_first=bounds[k],
                       state=resumed if resumed is not None and resumed.get("opt") else None,
                       on_step=on_step, on_checkpoint=_saver(checkpoint, fingerprint, k, bounds, net))
+        net.fold_bn()  # a no-op unless this stage trained BatchNorm unfolded
         if folded is not None:
             _load_float(folded, net.float_weights())
         state = None

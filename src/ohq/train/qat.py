@@ -27,6 +27,7 @@ from ohq.quant.dyadic import QParams
 from ohq.quant.layers import QuantLayer
 from ohq.quant.qmodel import QuantModel
 from ohq.quant.qmodules import QInput, QMaxPool, QOp, QOutput, QRelu
+from ohq.train.bn import BnTrainLayer, fold_into
 from ohq.train.methods import Method
 from ohq.train.quantizers import ActQuant
 
@@ -76,7 +77,9 @@ class TrainOp(nn.Module):
 class QatNet(nn.Module):
     """The trainable copy of `qmodel` for `method`; `to_quant_model()` gives the trained QuantModel."""
 
-    def __init__(self, qmodel: QuantModel, method: Method) -> None:
+    def __init__(self, qmodel: QuantModel, method: Method, bn: dict | None = None, bn_steps: int = 0) -> None:
+        """`bn` (from `ohq.train.bn.bn_pairs`): train those layers with their BatchNorm unfolded for
+        `bn_steps` steps (see ohq.train.bn); None: BN folded up front, as in the PTQ model."""
         super().__init__()
         self.plan, self.specs = qmodel.plan, dict(qmodel.specs)
         gm = copy.deepcopy(qmodel.graph_module)
@@ -93,7 +96,11 @@ class QatNet(nn.Module):
             if isinstance(mod, QuantLayer):
                 wq = None if mod.w_bits is None else method.weight_quant(mod.spec, mod.weight)
                 a_in = None if mod.inp is None or mod.inp is mod.src else act(mod.inp)
-                new: nn.Module = TrainLayer(mod, wq, a_in, act(mod.out))
+                if bn and target in bn:
+                    conv_args = mod.conv_args if mod.is_conv else None
+                    new: nn.Module = BnTrainLayer(*bn[target], wq, a_in, act(mod.out), conv_args, mod, bn_steps)
+                else:
+                    new = TrainLayer(mod, wq, a_in, act(mod.out))
             else:
                 for p in mod.ins:
                     act(p)
@@ -105,10 +112,25 @@ class QatNet(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         return self.gm(x)
 
+    @torch.no_grad()
+    def fold_bn(self) -> None:
+        """Fold every unfolded BatchNorm (running statistics) into its layer: a plain TrainLayer."""
+        def make(pair: BnTrainLayer, w: Tensor, b: Tensor) -> TrainLayer:
+            layer = TrainLayer(pair.orig[0], pair.wq, pair.a_in, pair.a_out)
+            layer.weight.copy_(w)
+            layer.bias.copy_(b)
+            return layer
+
+        fold_into(self, make)
+
     def float_weights(self) -> dict[str, tuple[Tensor, Tensor]]:
         """Layer name → (trained float weight, bias) of the BN-folded model."""
-        return {t: (m.weight.detach().clone(), m.bias.detach().clone())
-                for t, m in self.gm.named_modules() if isinstance(m, TrainLayer)}
+        out = {}
+        for t, m in self.gm.named_modules():
+            if isinstance(m, TrainLayer | BnTrainLayer):
+                w, b = m.folded() if isinstance(m, BnTrainLayer) else (m.weight, m.bias)
+                out[t] = (w.detach().clone(), b.detach().clone())
+        return out
 
     @torch.no_grad()
     def to_quant_model(self) -> QuantModel:
