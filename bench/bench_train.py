@@ -2,7 +2,8 @@
 
     python bench/bench_train.py all --train-limit 10000 --epochs 1
     python bench/bench_train.py mobilenet --train-limit 10000 --epochs 2
-    python bench/bench_train.py methods | progressive | ddp
+    python bench/bench_train.py methods | progressive | ddp | bn | mixed
+    python bench/bench_train.py methods --models mnist_resnet --train-limit 2000 --epochs 1
 
 Every run: shipped MNIST weights, the first `--train-limit` MNIST training images, seed 0, Adam
 with a cosine schedule (lr 2e-3 unless --lr), batch 128; top-1 on the full official 10,000 test
@@ -42,14 +43,17 @@ def _emit(doc: dict) -> None:
     print(json.dumps(doc), flush=True)
 
 
-def ptq_vs_qat(model: str, plan: Plan, label: str, methods: list[str], args, progressive=None) -> None:
+def ptq_vs_qat(model: str, plan: Plan, label: str, methods: list[str], args, progressive=None,
+               bn_steps: int = 0, **extra) -> None:
     train, test = _data(args.train_limit)
     net = build_shipped(model)
     ptq = _acc(quantize(net, plan, calibration(train)), test)
     for method in methods:
         start = time.perf_counter()
-        qm = qat(net, plan, train, epochs=args.epochs, method=method, lr=args.lr, progressive=progressive)
+        qm = qat(net, plan, train, epochs=args.epochs, method=method, lr=args.lr, progressive=progressive,
+                 bn_steps=bn_steps)
         _emit({"model": model, "plan": label, "method": method, "progressive": progressive, "ptq": ptq,
+               "bn_steps": bn_steps, **extra,
                "qat": _acc(qm, test), "epochs": args.epochs, "train_limit": args.train_limit,
                "seconds": round(time.perf_counter() - start, 1)})
 
@@ -75,6 +79,32 @@ def progressive(args) -> None:
         ptq_vs_qat(model, plan, "W3A3, first/last 8", ["ste", "lsq"], args, progressive=[8, 6, 4])
 
 
+def bn(args) -> None:
+    """BatchNorm folded up front (bn_steps 0) vs trained on batch statistics for the first
+    `bn_steps` steps, then frozen and folded; equal steps otherwise."""
+    per_epoch = args.train_limit // 128
+    for model in args.models.split(","):
+        plan = Plan(QuantSpec(3, 4), first_last_bits=8)
+        for steps in (0, max(1, per_epoch // 4), int(args.epochs * per_epoch)):
+            ptq_vs_qat(model, plan, "uniform W3A4, first/last 8", ["ste", "lsq"], args, bn_steps=steps)
+
+
+def mixed(args) -> None:
+    """The ILP's {2,3,4,8} plan at the weight size of all-W4 (activations 4 bits) vs uniform W4A4,
+    both QAT-fine-tuned alike; sizes and modelled latency (xc7z020) from the pipeline."""
+    from ohq.pipeline import Request, run_pipeline
+
+    for model in args.models.split(","):
+        runs = {}
+        for label, bits, size in (("uniform W4A4", (4, 8), None), ("ILP {2,3,4,8}, A4", (2, 3, 4, 8), "w4")):
+            budget = {"size_ratio": 0.0} if size is None else {"size_mib": runs["uniform W4A4"]["size_mib"]}
+            res = run_pipeline(Request(model, data="mnist", bits=bits, a_bits=4, masked_top1=False, **budget))
+            totals = res.totals["mixed"]
+            runs[label] = {"size_mib": totals["size_mib"], "latency_ms": totals["latency_ms"],
+                           "bits": {r.name: r.bits for r in res.layers}}
+            ptq_vs_qat(model, res.plan, label, args.methods.split(","), args, **runs[label])
+
+
 def ddp(args) -> None:
     """The same `ohq train --qat` under torchrun with 1 and 2 processes (gloo, 1 thread each)."""
     results = {}
@@ -98,7 +128,8 @@ def ddp(args) -> None:
            "train_time_ratio_2_over_1": round(results[2]["train_seconds"] / results[1]["train_seconds"], 3)})
 
 
-SECTIONS = {"mobilenet": mobilenet, "methods": methods, "progressive": progressive, "ddp": ddp}
+SECTIONS = {"mobilenet": mobilenet, "methods": methods, "progressive": progressive, "ddp": ddp, "bn": bn,
+            "mixed": mixed}
 
 
 def main() -> None:
@@ -107,8 +138,8 @@ def main() -> None:
     parser.add_argument("--train-limit", type=int, default=10000)
     parser.add_argument("--epochs", type=float, default=1.0)
     parser.add_argument("--lr", type=float, default=2e-3)
-    parser.add_argument("--methods", default="ste,lsq", help="for mobilenet: comma-separated")
-    parser.add_argument("--models", default="mnist_cnn", help="for methods/progressive: comma-separated")
+    parser.add_argument("--methods", default="ste,lsq", help="for mobilenet and mixed: comma-separated")
+    parser.add_argument("--models", default="mnist_cnn", help="for methods/progressive/bn/mixed: comma-separated")
     args = parser.parse_args()
     for name, run in SECTIONS.items():
         if args.section in (name, "all"):
