@@ -59,7 +59,8 @@ def ptq_vs_qat(model: str, plan: Plan, label: str, methods: list[str], args, pro
 
 
 def mobilenet(args) -> None:
-    ptq_vs_qat("mnist_mobilenet_v2", Plan.uniform(4, 4), "W4A4", args.methods.split(","), args)
+    steps = args.bn_steps if args.bn_steps >= 0 else int(args.epochs * (args.train_limit // 128))  # -1: all
+    ptq_vs_qat("mnist_mobilenet_v2", Plan.uniform(4, 4), "W4A4", args.methods.split(","), args, bn_steps=steps)
 
 
 def methods(args) -> None:
@@ -138,6 +139,7 @@ def main() -> None:
     parser.add_argument("--train-limit", type=int, default=10000)
     parser.add_argument("--epochs", type=float, default=1.0)
     parser.add_argument("--lr", type=float, default=2e-3)
+    parser.add_argument("--bn-steps", type=int, default=0, help="for mobilenet: BN batch-statistics steps (-1: all)")
     parser.add_argument("--methods", default="ste,lsq", help="for mobilenet and mixed: comma-separated")
     parser.add_argument("--models", default="mnist_cnn", help="for methods/progressive/bn/mixed: comma-separated")
     args = parser.parse_args()
