@@ -53,9 +53,12 @@ def test_bad_input_is_one_line_and_writes_nothing(tmp_path, capsys):
         (("--method", "magic"), "unknown trainer"),
         (("--bits", "4/x"), "--bits"),
         (("--resume",), "no checkpoint"),
+        (("--bn-steps", "-1"), "--bn-steps must be >= 0"),
     ]
     for args, message in cases:
         assert message in _error(capsys, *QAT, "--epochs", "1", "--out", str(out), *args)
+    assert "go with --qat" in _error(capsys, "train", "--model", "digits_cnn", "--data", "digits", "--bn-steps", "3",
+                                     "--out", str(out))
     assert "does not exist" in _error(capsys, *QAT, "--out", str(tmp_path / "no" / "q.pt"))
     empty = tmp_path / "empty.py"
     empty.write_text("import torch\ndef net():\n    return torch.nn.Sequential(torch.nn.Flatten())\n")

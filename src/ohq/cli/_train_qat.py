@@ -41,6 +41,8 @@ def run_qat(model: str, data: str, *, epochs: float, seed: int, lr: float, batch
             train_limit: int | None, resume: bool, paths: tuple, command: str, untrained, limit,
             normalize: str | None = None, bn_steps: int = 0) -> dict:
     out_path, card_path, plan_path, ckpt = paths
+    if bn_steps < 0:
+        raise OhqError(f"--bn-steps must be >= 0, got {bn_steps}")
     stages = parse_stages(progressive) if progressive else None
     if plan_file is not None:
         plan = Plan.load_json(plan_file)
