@@ -17,8 +17,8 @@ def test_unfolded_pair_with_frozen_statistics_is_the_folded_layer(cnn, digits):
     pairs = bn_pairs(cnn)
     assert pairs and all(isinstance(bn, torch.nn.BatchNorm2d) for _, bn in pairs.values())
     qm = quantize(fold_bn(cnn), Plan.uniform(4), calibration(train))
-    unfolded = QatNet(qm, get_method("lsq"), pairs, bn_steps=3).eval()
-    folded = QatNet(qm, get_method("lsq")).eval()
+    unfolded = QatNet(qm, get_method("ste"), pairs, bn_steps=3).eval()
+    folded = QatNet(qm, get_method("ste")).eval()
     assert sum(isinstance(m, BnTrainLayer) for m in unfolded.modules()) == len(pairs)
     x = train.x[:32]
     with torch.no_grad():
