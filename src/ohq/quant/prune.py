@@ -132,12 +132,23 @@ def prune_model(
 ) -> tuple[nn.Module, dict[str, LayerSparsity]]:
     """A pruned copy of `model` (zeros written into the weights) and the masks used."""
     masks = layer_masks(model, sparsity, granularity)
+    return apply_masks(model, {n: m.mask for n, m in masks.items()}), masks
+
+
+def apply_masks(model: nn.Module, masks: dict[str, Tensor]) -> nn.Module:
+    """A copy of `model` with each named layer's weight multiplied by its keep-mask."""
     pruned = copy.deepcopy(model)
     modules = dict(pruned.named_modules())
     with torch.no_grad():
-        for name, info in masks.items():
-            modules[name].weight.mul_(info.mask.to(modules[name].weight.dtype))
-    return pruned, masks
+        for name, mask in masks.items():
+            layer = modules.get(name)
+            if layer is None or not isinstance(getattr(layer, "weight", None), Tensor):
+                raise OhqError(f"cannot prune {name!r}: the model has no such layer")
+            if tuple(mask.shape) != tuple(layer.weight.shape):
+                raise OhqError(f"the pruning mask of layer {name!r} has shape {tuple(mask.shape)}, "
+                               f"its weight {tuple(layer.weight.shape)}")
+            layer.weight.mul_(mask.to(layer.weight.dtype))
+    return pruned
 
 
 def weight_storage_bits(
