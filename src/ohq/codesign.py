@@ -227,12 +227,13 @@ def masks(prep, allocation, opts: CodesignOptions) -> dict:
 
 
 def quantize(prep, plan, allocation, opts: CodesignOptions):
-    """Prune the float model per the allocation's sparsity, then quantize it (PTQ)."""
+    """Prune the float model per the allocation's sparsity (BN statistics re-measured on the
+    calibration images), then quantize it (PTQ)."""
     from ohq.quant import quantize as q
     from ohq.quant.prune import apply_masks
 
     keep = masks(prep, allocation, opts)
-    return q(apply_masks(prep.model, keep) if keep else prep.model, plan, prep.calib)
+    return q(apply_masks(prep.model, keep, prep.calib) if keep else prep.model, plan, prep.calib)
 
 
 def summary(prep, allocation, opts: CodesignOptions) -> dict:

@@ -59,7 +59,7 @@ def qat(model: nn.Module, plan: Plan, data: TensorDataset, *, epochs: float = 1.
     the stages. `checkpoint` is written atomically (rank 0) after every epoch and stage;
     `resume` continues from it. Under torchrun each rank trains its shard (see `ohq.train.ddp`).
     `masks` ({layer: keep-mask}, e.g. from `ohq.quant.prune.prune_model`) prunes the model first
-    and keeps the pruned weights exactly zero through training.
+    (BN statistics re-measured on `calib`) and keeps the pruned weights exactly zero in training.
     """
     cfg = TrainConfig(epochs, lr, batch_size, seed)
     meth = get_method(method)
@@ -70,10 +70,10 @@ def qat(model: nn.Module, plan: Plan, data: TensorDataset, *, epochs: float = 1.
         raise OhqError("progressive QAT needs the float model, not a QuantModel")
     names = list(start_q.specs) if start_q is not None else [n for n, _ in layer_names(model)]
     plan.resolve(names)  # a plan naming a missing layer fails here, before any work
-    if masks:
-        _check_masks(masks, names)
-        model = model if start_q is not None else apply_masks(model, masks)
     calib = calibration(data) if calib is None else calib
+    if masks:  # pruned as `ohq.codesign` prunes for PTQ: BN statistics re-measured on calib
+        _check_masks(masks, names)
+        model = model if start_q is not None else apply_masks(model, masks, calib)
     plans = stage_plans(plan, progressive, names) if progressive else [plan]
     per_epoch = steps_per_epoch(data, cfg)
     total = max(int(round(epochs * per_epoch)), len(plans))
