@@ -267,7 +267,7 @@ def main() -> None:
     if "3" in sections:
         figure_pr(("mnist_resnet", "mnist_mobilenet_v2") + (IMAGENET[:1] if quick else IMAGENET))
     if "4" in sections:
-        figure_search(6 if quick else 24, 300 if quick else 1000, 1000 if quick else 10000)
+        figure_search(6 if quick else 16, 300 if quick else 500, 1000 if quick else 2000)  # as in docs/codesign.md
     if "5" in sections:
         figure_prune_qat("mnist_cnn", 2000 if quick else 10000, 1.0, 1000 if quick else 10000)
     if "6" in sections:

@@ -167,7 +167,7 @@ def reestimate_bn(model: nn.Module, x: Tensor, batch: int = 256) -> nn.Module:
     model.eval()
     for m in bns:
         m.reset_running_stats()
-        m.momentum = None  # a cumulative average over the batches
+        m.momentum = None  # an equal-weight average over the batches of `batch` inputs
         m.train()
     for chunk in x.split(batch):
         model(chunk)
