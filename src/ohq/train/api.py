@@ -22,6 +22,7 @@ from ohq.errors import OhqError
 from ohq.io import write_atomic
 from ohq.quant import Plan, QuantModel, fold_bn, quantize
 from ohq.quant.graphops import LAYERS
+from ohq.quant.prune import apply_masks
 from ohq.train import ddp
 from ohq.train.bn import bn_pairs
 from ohq.train.loop import StepCallback, TrainConfig, run_steps, steps_per_epoch
@@ -51,7 +52,8 @@ def qat(model: nn.Module, plan: Plan, data: TensorDataset, *, epochs: float = 1.
         progressive: list[int] | None = None, calib: Tensor | None = None, lr: float = 2e-3,
         batch_size: int = 128, seed: int = 0, checkpoint: str | Path | None = None,
         resume: bool = False, on_step: StepCallback | None = None,
-        on_stage: Callable[[int, int, Plan], None] | None = None, bn_steps: int = 0) -> QuantModel:
+        on_stage: Callable[[int, int, Plan], None] | None = None,
+        masks: dict[str, Tensor] | None = None, bn_steps: int = 0) -> QuantModel:
     """Quantization-aware training of `model` (float, or a PTQ QuantModel to start from) at `plan`.
 
     `progressive` lists stage bit-widths (LHA, e.g. [8, 6, 4]); the epochs are split evenly over
@@ -59,6 +61,8 @@ def qat(model: nn.Module, plan: Plan, data: TensorDataset, *, epochs: float = 1.
     for that many steps, then frozen and folded (`ohq.train.bn`); 0 folds it up front (the default,
     see docs/train.md). `checkpoint` is written atomically (rank 0) after every epoch and stage;
     `resume` continues from it. Under torchrun each rank trains its shard (see `ohq.train.ddp`).
+    `masks` ({layer: keep-mask}, e.g. from `ohq.quant.prune.prune_model`) prunes the model first
+    (BN statistics re-measured on `calib`) and keeps the pruned weights exactly zero in training.
     """
     cfg = TrainConfig(epochs, lr, batch_size, seed)
     meth = get_method(method)
@@ -72,6 +76,9 @@ def qat(model: nn.Module, plan: Plan, data: TensorDataset, *, epochs: float = 1.
     names = list(start_q.specs) if start_q is not None else [n for n, _ in layer_names(model)]
     plan.resolve(names)  # a plan naming a missing layer fails here, before any work
     calib = calibration(data) if calib is None else calib
+    if masks:  # pruned as `ohq.codesign` prunes for PTQ: BN statistics re-measured on calib
+        _check_masks(masks, names)
+        model = model if start_q is not None else apply_masks(model, masks, calib)
     plans = stage_plans(plan, progressive, names) if progressive else [plan]
     per_epoch = steps_per_epoch(data, cfg)
     total = max(int(round(epochs * per_epoch)), len(plans))
@@ -91,7 +98,7 @@ def qat(model: nn.Module, plan: Plan, data: TensorDataset, *, epochs: float = 1.
         resumed = state if state is not None and state["stage"] == k else None
         if resumed is not None and resumed.get("float") is not None and folded is not None:
             _load_float(folded, resumed["float"])  # a checkpoint taken between two stages
-        net = QatNet(start_q if start_q is not None else quantize(folded, plans[k], calib), meth,
+        net = QatNet(start_q if start_q is not None else quantize(folded, plans[k], calib), meth, masks,
                      pairs if k == 0 else None, bn_steps)
         if resumed is not None and resumed.get("net") is not None:
             net.load_state_dict(resumed["net"])
@@ -108,6 +115,12 @@ def qat(model: nn.Module, plan: Plan, data: TensorDataset, *, epochs: float = 1.
     qmodel = net.to_quant_model()
     qmodel.qat_state_ = {"method": method, "plan": plan.to_dict(), "state": net.state_dict()}
     return qmodel
+
+
+def _check_masks(masks: dict[str, Tensor], names: list[str]) -> None:
+    unknown = sorted(set(masks) - set(names))
+    if unknown:
+        raise OhqError(f"pruning masks name layers the model does not have: {', '.join(unknown)}")
 
 
 def load_trained(model: nn.Module, doc: dict, calib: Tensor) -> QuantModel:

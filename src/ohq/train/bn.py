@@ -43,7 +43,8 @@ class BnTrainLayer(nn.Module):
     """A conv/linear → BN pair trained unfolded; statistics freeze after `steps` training forwards."""
 
     def __init__(self, layer: nn.Module, bn: nn.Module, wq: nn.Module | None, a_in: nn.Module | None,
-                 a_out: nn.Module | None, conv_args: dict | None, orig: nn.Module, steps: int) -> None:
+                 a_out: nn.Module | None, conv_args: dict | None, orig: nn.Module, steps: int,
+                 mask: Tensor | None = None) -> None:
         super().__init__()
         self.orig = [orig]  # the QuantLayer the folded result goes back into (not a submodule)
         self.weight = nn.Parameter(layer.weight.detach().clone())
@@ -53,6 +54,10 @@ class BnTrainLayer(nn.Module):
         self.wq, self.a_in, self.a_out, self.conv_args = wq, a_in, a_out, conv_args
         self.register_buffer("seen", torch.tensor(0))
         self.steps = steps
+        self.mask = mask  # pruning keep-mask (as TrainLayer's): pruned weights start and stay at zero
+        if mask is not None:
+            with torch.no_grad():
+                self.weight.mul_(mask.to(self.weight.dtype))
 
     def _shape(self, t: Tensor) -> Tensor:
         return t.reshape((-1,) + (1,) * (self.weight.dim() - 1))
@@ -65,7 +70,8 @@ class BnTrainLayer(nn.Module):
         """The folded weight and bias with the running statistics (what is deployed)."""
         s = self.factor()
         beta = self.bn.bias if self.bn.bias is not None else torch.zeros_like(s)
-        return self.weight * self._shape(s), (self.bias - self.bn.running_mean) * s + beta
+        w = self.weight if self.mask is None else self.weight * self.mask.to(self.weight.dtype)
+        return w * self._shape(s), (self.bias - self.bn.running_mean) * s + beta
 
     def _conv(self, x: Tensor, w: Tensor, b: Tensor | None) -> Tensor:
         return F.conv2d(x, w, b, **self.conv_args) if self.conv_args is not None else F.linear(x, w, b)
