@@ -17,7 +17,7 @@ def test_unfolded_pair_with_frozen_statistics_is_the_folded_layer(cnn, digits):
     pairs = bn_pairs(cnn)
     assert pairs and all(isinstance(bn, torch.nn.BatchNorm2d) for _, bn in pairs.values())
     qm = quantize(fold_bn(cnn), Plan.uniform(4), calibration(train))
-    unfolded = QatNet(qm, get_method("ste"), pairs, bn_steps=3).eval()
+    unfolded = QatNet(qm, get_method("ste"), bn=pairs, bn_steps=3).eval()
     folded = QatNet(qm, get_method("ste")).eval()
     assert sum(isinstance(m, BnTrainLayer) for m in unfolded.modules()) == len(pairs)
     x = train.x[:32]
@@ -47,3 +47,16 @@ def test_bn_steps_bad_input(cnn, digits):
     start = quantize(cnn, Plan.uniform(4), calibration(train))
     with pytest.raises(OhqError, match="bn-steps"):
         qat(start, Plan.uniform(4), train, epochs=0.2, bn_steps=2)
+
+
+def test_bn_steps_keeps_pruned_zeros(cnn, digits):
+    from ohq.quant.prune import prune_model
+
+    train, test = digits
+    names = [n for n, m in cnn.named_modules() if isinstance(m, torch.nn.Conv2d | torch.nn.Linear)]
+    masks = {n: m.mask for n, m in prune_model(cnn, dict.fromkeys(names, 0.5))[1].items()}
+    qm = qat(cnn, Plan.uniform(4, 8), train, epochs=0.3, masks=masks, bn_steps=2)
+    for name, layer in qm.layers.items():
+        assert torch.all(layer.weight[~masks[name]] == 0)
+    with torch.no_grad():
+        assert torch.equal(qm(test.x), qm.to_integer()(test.x))
