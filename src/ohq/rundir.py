@@ -2,9 +2,9 @@
 
     DIR/config.json   {"type": "ohq.run", "version": 1, "model", "weights", "input_shape", "data",
                        "device", "plan": <ohq.plan>, "hls4ml": {...}, ...}
-    DIR/calib.npz     the calibration inputs (x), so the quantized model is rebuilt exactly
-    DIR/quantized.pt  integer codes (smallest int dtype, 2 per byte at ≤ 4 bits) and scales, for
-                      users: `ohq.quant.checkpoint.load_quantized(run.qmodel, path)` reads it back
+    DIR/calib.npz     the calibration inputs (x), so the quantized model is rebuilt with the plan
+    DIR/quantized.pt  integer codes (smallest int dtype, 2 per byte at ≤ 4 bits) and scales, which
+                      `load_run` loads into that rebuild (so a fine-tuned run reads back fine-tuned)
 
 >>> run = load_run("runs/demo")          # doctest: +SKIP
 >>> run.qmodel(run.calib[:4]).shape      # doctest: +SKIP
@@ -90,6 +90,10 @@ def load_run(path: str | Path) -> Run:
         sparsity = {k: v for k, v in codesign["sparsity"].items() if v > 0}
         model = prune_model(model, sparsity, codesign.get("granularity", "unstructured"), calib)[0]
     qmodel = quantize(model, plan, calib)
+    if (path / CHECKPOINT).is_file():  # the run's own codes and scales: a fine-tuned model is not its PTQ rebuild
+        from ohq.quant.checkpoint import load_quantized
+
+        load_quantized(qmodel, path / CHECKPOINT)
     return Run(path, config, model, plan, calib, qmodel)
 
 

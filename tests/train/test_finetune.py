@@ -1,18 +1,22 @@
 """`ohq quantize --finetune`: the ILP's mixed model fine-tuned, before and after both reported."""
 
 import pytest
+import torch
 
 from ohq.errors import OhqError
 from ohq.pipeline import Request, run_pipeline
-from ohq.rundir import summary
+from ohq.rundir import load_run, summary, write_run
 
 
-def test_pipeline_finetune_reports_mixed_before_and_after():
+def test_pipeline_finetune_reports_mixed_before_and_after(tmp_path):
     req = Request("digits_cnn", data="digits", size_ratio=0.0, bits=(2, 4, 8), finetune="qat", finetune_epochs=2,
                   samples=8)
     result = run_pipeline(req)
     doc = summary(result)
     assert doc["top1_mixed"] > doc["top1_mixed_ptq"]
+    run = load_run(write_run(result, tmp_path / "run"))  # what `ohq export --run` reads: the fine-tuned model
+    x = result.calib[:16]
+    assert torch.equal(run.qmodel(x), result.qmodel(x))
     with pytest.raises(OhqError, match="--finetune must be"):
         Request("digits_cnn", data="digits", size_ratio=0.5, finetune="magic")
     with pytest.raises(OhqError, match="give --data"):
