@@ -129,8 +129,8 @@ def _layers(result) -> tuple[list[str], list[list[Any]], list[str]]:
     for i, r in enumerate(result.layers):
         rows.append([i, r.name, r.kind, r.params, r.macs, r.sensitivity, r.omega, r.bits,
                      None if r.masked_top1 is None else pct(r.masked_top1),
-                     r.cycles_by_bits[r.bits]["total"], r.latency_ms_by_bits[r.bits],
-                     r.energy_mj_by_bits[r.bits]])
+                     r.cycles_by_bits[r.key]["total"], r.latency_ms_by_bits[r.key],
+                     r.energy_mj_by_bits[r.key]])
         classes.append("low" if r.bits == low and len(result.request.bits) > 1 else "")
     return header, rows, classes
 
