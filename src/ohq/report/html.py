@@ -100,7 +100,8 @@ def _meta(result) -> list[tuple[str, Any]]:
         ("candidate bits", ", ".join(f"W{b}" for b in req.bits) + (
             " (activations at the weight bits)" if req.a_bits is None
             else f" (activations {req.a_bits} bit)")),
-        ("scheme", req.scheme),
+        ("scheme", req.scheme if getattr(req, "candidates", None) is None
+         else "chosen per layer from " + ", ".join(c.label for c in req.candidates)),
         ("sensitivity", f"{req.sensitivity} ({req.samples} samples)"),
         ("objective", objective_text(req)),
         ("budgets", budgets),
