@@ -88,8 +88,8 @@ class BitAllocator:
         """The fitted sensitivity method (`method`, default `self.sensitivity`; an instance is
         fitted as is). A method that measures each candidate itself (qmqe) is fitted once per
         scheme of the candidates; `params` go to the method's constructor."""
-        from ohq.sensitivity import get_method
         from ohq.search.candidates import fit_per_scheme
+        from ohq.sensitivity import get_method
 
         method = self.sensitivity if method is None else method
         if not isinstance(method, str):

@@ -2,7 +2,6 @@ import json
 import sys
 
 import pytest
-
 from clitools import assert_one_line_error, run_cli, run_json
 
 from ohq.rundir import load_run

@@ -11,7 +11,6 @@ import numpy as np
 from torch import nn
 
 from ohq.graph import LayerGraph
-from ohq.hw.cost import LayerCost
 from ohq.hw.report import cost_table
 from ohq.hw.target import Target
 from ohq.quant.size import MIB, layer_counts, weights_mib
