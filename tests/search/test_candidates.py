@@ -140,3 +140,16 @@ def test_configs_stand_for_specs_and_their_handler_checks_them():
 def test_bad_candidate_strings_are_one_line_errors(text, message):
     with pytest.raises(OhqError, match=message):
         parse_candidates(text)
+
+
+def test_requests_with_mixed_candidates_refuse_bo_and_the_paper_objective():
+    from ohq.codesign import CodesignOptions
+    from ohq.pipeline import Request
+
+    mixed = "uniform:4,uniform:8,sp2:4"
+    with pytest.raises(OhqError, match="one scheme"):
+        Request("digits_cnn", candidates=mixed, latency_ms=1.0, codesign=CodesignOptions(search="bo"))
+    with pytest.raises(OhqError, match="scores bits only"):
+        Request("digits_cnn", candidates=mixed, size_ratio=0.5, objective="paper")
+    one = Request("digits_cnn", candidates="sp2:4,sp2:8", size_ratio=0.5, codesign=CodesignOptions(search="bo"))
+    assert one.scheme == "sp2" and one.bits == (4, 8)  # one scheme: the same as --bits 4,8 --scheme sp2
