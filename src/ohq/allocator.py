@@ -144,15 +144,12 @@ class BitAllocator:
         return tuple(sorted({c.bits for c in self.candidate_configs}))
 
     def config_of(self, bits: int):
-        """The candidate of `self.scheme` at `bits` (else the one candidate at `bits`, else a new
-        config of `self.scheme`): what a plan given as one bit-width means."""
+        """What one bit-width means (the INT8 reference, `pin_first_last`): the candidate of
+        `self.scheme` at `bits`, else a new config of `self.scheme`."""
         from ohq.quant.configs import config_for
 
-        found = [c for c in self.candidate_configs if c.bits == bits]
-        same = [c for c in found if c.scheme == self.scheme]
-        if same or len(found) == 1:
-            return (same or found)[0]
-        return config_for(self.scheme, bits, bits if self.a_bits is None else self.a_bits)
+        same = [c for c in self.candidate_configs if c.bits == bits and c.scheme == self.scheme]
+        return same[0] if same else config_for(self.scheme, bits, bits if self.a_bits is None else self.a_bits)
 
     def check_params(self) -> None:
         if self.candidates is None and (not self.bits or len(set(self.bits)) != len(self.bits)):
@@ -174,7 +171,7 @@ class BitAllocator:
         if isinstance(choice, int):
             return Plan(spec(choice))
         widest = max(self.candidate_configs, key=lambda c: c.bits)
-        return Plan(spec(self.config_of(widest.bits)), {name: spec(c) for name, c in choice.items()})
+        return Plan(spec(widest), {name: spec(c) for name, c in choice.items()})
 
     def totals(self, choice: dict[str, Any] | int) -> dict[str, float]:
         """Size, latency and energy of an allocation (one bit-width for all when an int; {} when
