@@ -122,11 +122,17 @@ class BitAllocator:
         ties = residual_ties(model, self.graph_) if self.tie_residual else []
         pin = None if self.pin_first_last is None else self.config_of(self.pin_first_last)
         pinned = {} if pin is None else dict.fromkeys((names[0], names[-1]), pin)
-        self.allocation_ = SEARCHES.get(self.search)(table, value, budgets, ties=ties, pinned=pinned)
-        self.allocation_.extra.update(ties=ties, pinned={n: self.pin_first_last for n in pinned})
+        allocation = SEARCHES.get(self.search)(table, value, budgets, ties=ties, pinned=pinned)
+        allocation.extra.update(ties=ties, pinned={n: self.pin_first_last for n in pinned})
         self.budgets_ = budgets
-        self.bits_ = dict(self.allocation_.bits)
-        self.configs_ = dict(self.allocation_.choice) or {n: self.config_of(b) for n, b in self.bits_.items()}
+        return self.take(allocation)
+
+    def take(self, allocation) -> BitAllocator:
+        """Store a search's answer: `allocation_`, `bits_`, `configs_` (a config per layer; bits
+        alone mean `scheme`) and `plan_`."""
+        self.allocation_ = allocation
+        self.bits_ = dict(allocation.bits)
+        self.configs_ = dict(allocation.choice) or {n: self.config_of(b) for n, b in self.bits_.items()}
         self.plan_ = self.plan_for(self.configs_)
         return self
 

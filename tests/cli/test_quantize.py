@@ -92,7 +92,7 @@ def test_candidates_choose_the_scheme_per_layer(tmp_path, monkeypatch, capsys):
 @pytest.mark.parametrize("args, message", [
     (("--candidates", "uniform4,pot:8"), "scheme:bits"),
     (("--candidates", "pot:8"), "cannot have 8 bits"),
-    (("--candidates", "uniform:4", "--bits", "4,8"), "not both"),
+    (("--candidates", "uniform:4", "--bits", "4,6"), "not both"),
 ])
 def test_bad_candidates_exit_2(tmp_path, monkeypatch, capsys, args, message):
     out = tmp_path / "r"

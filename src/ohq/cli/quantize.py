@@ -153,10 +153,10 @@ def quantize(
     latency_ms: Annotated[float | None, typer.Option(help="Budget: modelled latency in ms.")] = None,
     energy_mj: Annotated[float | None, typer.Option(help="Budget: modelled energy in mJ.")] = None,
     bram18k: Annotated[float | None, typer.Option(help="Budget: 18 Kb BRAM blocks holding all weights.")] = None,
-    bits: Annotated[str | None, typer.Option("--candidate-bits", "--bits", help="Candidate weight bit-widths "
-                                             "of --scheme, comma-separated [default: 4,8] (--bits is the old spelling).")] = None,
+    bits: Annotated[str, typer.Option("--candidate-bits", "--bits", help="Candidate weight bit-widths "
+                                      "of --scheme, comma-separated (--bits is the old spelling).")] = "4,8",
     a_bits: Annotated[int | None, typer.Option(help="Activation bits (default: each layer's weight bits, W/A */*).")] = None,
-    scheme: Annotated[str | None, typer.Option(help="uniform, pot, sp2 or rowmix [default: uniform].")] = None,
+    scheme: Annotated[str, typer.Option(help="uniform, pot, sp2 or rowmix.")] = "uniform",
     candidates: Annotated[str | None, typer.Option(help="Candidates as scheme:bits pairs, e.g. uniform:4,uniform:8,"
                                                    "pot:4,sp2:4: one search picks each layer's scheme and bits "
                                                    "(instead of --bits/--scheme).")] = None,
@@ -200,11 +200,11 @@ def quantize(
 
     cd = quantize_options(search, trials, storage, study, sparsity, prune, fit_bram, dataflow, pr, lam,
                           max_loss, val, device)
-    if candidates is not None and (bits is not None or scheme is not None):
+    if candidates is not None and (bits != "4,8" or scheme != "uniform"):
         raise OhqError("give --candidates, or --bits with --scheme, not both")
     req = Request(
         model, weights, parse_shape(input) if input else None, data, device, probe, probe_file,
-        parse_bits(bits or "4,8"), a_bits, scheme or "uniform", objective, sensitivity, size_mib, size_ratio, latency_ms,
+        parse_bits(bits), a_bits, scheme, objective, sensitivity, size_mib, size_ratio, latency_ms,
         energy_mj, bram18k, beta, gamma, samples, calib, tie_residual=tie_residual,
         pin_first_last=pin_first_last, seed=seed, normalize=normalize, finetune=finetune, finetune_epochs=epochs,
         codesign=cd, scale=scale, candidates=candidates,
