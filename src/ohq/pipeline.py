@@ -62,18 +62,17 @@ class Prepared:
         return self.allocator.costs_
 
     def sensitivity(self, method: str, reporter: Reporter | None = None, **params):
-        """Fit sensitivity method `method` on the sensitivity samples."""
+        """Fit sensitivity method `method` on the sensitivity samples (once per candidate scheme
+        where it measures each candidate itself)."""
         from ohq.sensitivity import get_method
 
         rep = reporter or Reporter()
         params.setdefault("callback", lambda done, total: rep.advance(done, total))
         if method in ("mqe", "hessian", "qmqe"):
             params.setdefault("seed", self.req.seed)
-        if get_method(method).measures_bits:  # measures damage at each candidate bit-width itself
-            params.setdefault("candidate_bits", self.req.bits)
-            params.setdefault("scheme", self.req.scheme)
+        if get_method(method).measures_bits:
             params.setdefault("calib", self.calib)  # the ranges the plan's PTQ will calibrate
-        return get_method(method, **params).fit(self.model, self.samples)
+        return self.allocator.fit_sensitivity(self.model, self.samples, method=method, **params)
 
     def budgets(self, size_ratio: float | None = None) -> dict[str, float]:
         from ohq.search import limits
@@ -135,11 +134,10 @@ def prepare(req: Request, reporter: Reporter | None = None, seconds: dict | None
         test = None if eval_name is None else load_dataset(eval_name, "test", normalize)
         if test is not None:
             check_labels(model, shape, test)
-    with stage("hardware", len(req.bits)):
+    candidates = allocator.candidate_configs
+    with stage("hardware", len(candidates)):
         allocator.graph_ = graph
-        allocator.table_, allocator.costs_ = allocation_table(
-            model, graph, allocator.probe, req.bits, scheme=req.scheme, a_bits=req.a_bits
-        )
+        allocator.table_, allocator.costs_ = allocation_table(model, graph, allocator.probe, candidates)
     return Prepared(req, name, model, shape, calib, samples, source, test, allocator, normalize)
 
 
@@ -193,7 +191,7 @@ def run_pipeline(req: Request | str | nn.Module, reporter: Reporter | None = Non
                 masked = method.masked_top1(prep.test.x[subset], prep.test.y[subset])
     warnings = _data_warnings(prep, top1["fp32"])
     rows = layer_rows(alloc, req.scheme, masked)
-    totals = {"int8": prep.totals(8), "mixed": prep.totals(alloc.bits_)}
+    totals = {"int8": prep.totals(8), "mixed": prep.totals(alloc.configs_)}
     if cd is not None:
         alloc.allocation_.extra["codesign"] = codesign.summary(prep, alloc.allocation_, cd)
     return PipelineResult(

@@ -123,8 +123,7 @@ def _fill_run(result, run: Path, pareto_points, extra_tables, figures: dict[str,
     config = run_config(
         req.model, req.weights, result.input_shape, req.data, result.plan,
         device=req.device, probe=req.probe,
-        request={k: asdict(v) if is_dataclass(v) else v for k, v in vars(req).items()
-                 if k not in ("model", "weights", "data")},
+        request={k: _plain(v) for k, v in vars(req).items() if k not in ("model", "weights", "data")},
         results=summary(result),
         hls4ml=hls4ml_config(result.qmodel, result.input_shape, req.device, strict=False),
     )
@@ -132,6 +131,15 @@ def _fill_run(result, run: Path, pareto_points, extra_tables, figures: dict[str,
     write_run_artifacts(result, run, pareto_points=pareto_points, extra_tables=extra_tables)
     for name, data in figures.items():  # e.g. fronts.png of a budget sweep
         (run / name).write_bytes(data)
+
+
+def _plain(value: Any) -> Any:
+    """A request field as JSON: scheme configs by their label ('sp2:4'), other dataclasses as dicts."""
+    if isinstance(value, tuple | list):
+        return [_plain(v) for v in value]
+    if hasattr(value, "label") and hasattr(value, "spec"):  # a scheme config (ohq.quant.configs)
+        return value.label
+    return asdict(value) if is_dataclass(value) else value
 
 
 def summary(result) -> dict[str, Any]:

@@ -100,7 +100,8 @@ def _meta(result) -> list[tuple[str, Any]]:
         ("candidate bits", ", ".join(f"W{b}" for b in req.bits) + (
             " (activations at the weight bits)" if req.a_bits is None
             else f" (activations {req.a_bits} bit)")),
-        ("scheme", req.scheme),
+        ("scheme", req.scheme if getattr(req, "candidates", None) is None
+         else "chosen per layer from " + ", ".join(c.label for c in req.candidates)),
         ("sensitivity", f"{req.sensitivity} ({req.samples} samples)"),
         ("objective", objective_text(req)),
         ("budgets", budgets),
@@ -129,8 +130,8 @@ def _layers(result) -> tuple[list[str], list[list[Any]], list[str]]:
     for i, r in enumerate(result.layers):
         rows.append([i, r.name, r.kind, r.params, r.macs, r.sensitivity, r.omega, r.bits,
                      None if r.masked_top1 is None else pct(r.masked_top1),
-                     r.cycles_by_bits[r.bits]["total"], r.latency_ms_by_bits[r.bits],
-                     r.energy_mj_by_bits[r.bits]])
+                     r.cycles_by_bits[r.key]["total"], r.latency_ms_by_bits[r.key],
+                     r.energy_mj_by_bits[r.key]])
         classes.append("low" if r.bits == low and len(result.request.bits) > 1 else "")
     return header, rows, classes
 

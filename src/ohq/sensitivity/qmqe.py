@@ -8,11 +8,11 @@ plans do — the layer reads its input at b bits. Then
 
     damage(i, b) = 1/N Σ_j KL(softmax(M^q(x_j)) ‖ softmax(M^q_{i←b}(x_j)))
 
-and `flips_[i, b]` is the share of samples whose top-1 class changes. Candidates at or above the
-model's `bits` cost nothing by construction (damage 0). One extra quantization per candidate
-below `bits` gives the b-bit weights and input ranges. They are calibrated on `calib` when given
-(the pipeline passes its PTQ calibration set, so each perturbation is the one its plan will
-build), otherwise on the scored samples.
+and `flips_[i, b]` is the share of samples whose top-1 class changes. Fixed-point candidates at or
+above the model's `bits` cost nothing by construction (damage 0); other schemes are measured at
+every bit-width. One extra quantization per measured candidate gives the b-bit weights and
+input ranges. They are calibrated on `calib` when given (the pipeline passes its PTQ calibration
+set, so each perturbation is the one its plan will build), otherwise on the scored samples.
 """
 
 from __future__ import annotations
@@ -98,7 +98,7 @@ class QuantMQE(SensitivityMethod):
             raise OhqError(f"qmqe averages {self.n_masks} masks but got only {len(x)} samples")
         if not self.candidate_bits:
             raise OhqError("qmqe needs at least one candidate bit-width")
-        low = [b for b in self.candidate_bits if b < self.bits]
+        low = [b for b in self.candidate_bits if self._measured(b)]
         calib = x if self.calib is None else self.calib
         qm = quantize(model, Plan(default=QuantSpec(self.bits, self.bits)), calib)
         qm.eval()
@@ -151,6 +151,10 @@ class QuantMQE(SensitivityMethod):
         inp = layer_b.inp if self.activations else None
         return _Swapped(layer8, layer_b, keep, inp)
 
+    def _measured(self, b: int) -> bool:
+        """False where the candidate is the reference itself (fixed point at ≥ `bits`: damage 0)."""
+        return b < self.bits or self.scheme != "uniform"
+
     def damage(self, bits: Sequence[int], scheme: str = "uniform") -> np.ndarray:
         """The measured damage for `bits` (each must be a candidate or ≥ the model's bits)."""
         if not hasattr(self, "damage_"):
@@ -158,10 +162,10 @@ class QuantMQE(SensitivityMethod):
         if scheme != self.scheme:
             raise OhqError(f"qmqe measured the {self.scheme!r} scheme, not {scheme!r}; "
                            f"fit it with scheme={scheme!r}")
-        missing = [b for b in bits if b < self.bits and b not in self.candidate_bits]
+        missing = [b for b in bits if self._measured(b) and b not in self.candidate_bits]
         if missing:
             raise OhqError(f"qmqe did not measure {missing} bits (candidates {list(self.candidate_bits)})")
-        cols = [self.damage_[:, self.candidate_bits.index(b)] if b < self.bits
+        cols = [self.damage_[:, self.candidate_bits.index(b)] if self._measured(b)
                 else np.zeros(len(self.layer_names_)) for b in bits]
         return check_damage(np.stack(cols, axis=1), self.name)
 
