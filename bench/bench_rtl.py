@@ -6,7 +6,12 @@
    per (scheme, w_bits, a_bits), RTL vs the integer engine (values that differ);
 2. the rtl probe on each shipped model at INT8: time to probe, simulator cycles/s, and the
    per-step relative error of the analytical model (fpga-model) against the RTL counters;
-3. (--synth) yosys synth_xilinx of the 8-lane tree per configuration vs the old formulas.
+3. (--synth) yosys synth_xilinx of the 8-lane tree per configuration vs the old formulas;
+4. (--referee) the referee: distinct layers of the shipped models and sampled layers of
+   ResNet-18/50, MobileNetV2/V3-Large at 224 through the RTL at INT8 and INT4 (192 lanes); the
+   non-compute constants fitted on TRAIN and the per-step error on the held-out networks; the
+   bit-width check; the INT8 re-check against the paper with the one parameter set; the spread of
+   INT4/INT8 and mixed/INT8 across the parameter sets that fit.
 """
 
 from __future__ import annotations
@@ -85,18 +90,93 @@ def synth() -> None:
     print(f"source: {r['source']}")
 
 
+TRAIN = ("digits_cnn", "mnist_cnn", "mnist_resnet", "mnist_mobilenet_v2", "resnet18", "mobilenet_v2")
+HELD_OUT = ("resnet50", "mobilenet_v3_large")
+
+
+def _err_row(label: str, errs: dict) -> str:
+    return f"| {label} | " + " | ".join(f"{100 * errs[k]:+.1f} %" for k in (*STEPS, "total")) + " |"
+
+
+def referee_heldout(device: str) -> dict:
+    """Fit on TRAIN, per-step error on HELD_OUT (and on TRAIN), shipped constants vs fitted."""
+    import numpy as np
+
+    from ohq.hw import calibrate as cal
+    from ohq.hw.referee import LANES, collect
+
+    dev = get_device(device)
+    t0 = time.perf_counter()
+    rows = collect((*TRAIN, *HELD_OUT), dev, (8, 4))
+    f = cal.features(rows, dev, LANES)
+    train = np.isin(f.network, TRAIN)
+    fitted = cal.fit(f, dev, train)
+    shipped = cal.shipped_params(dev)
+    print(f"\nreferee: {len(rows)} rows (distinct layer geometries x bits), {time.perf_counter() - t0:.0f} s; "
+          f"fit on {', '.join(TRAIN)}")
+    print("fitted: " + ", ".join(f"{k} = {v:g}" for k, v in fitted.items()) +
+          "; shipped: " + ", ".join(f"{k} = {v:g}" for k, v in shipped.items()))
+    print("\n| network (bits), constants | " + " | ".join(STEPS) + " | total |\n|---|" + "---|" * (len(STEPS) + 1))
+    for net in (*HELD_OUT, "TRAIN"):
+        for bits in (8, 4):
+            mask = (train if net == "TRAIN" else f.network == net) & (f.bits == bits)
+            for label, p in (("shipped", shipped), ("fitted", fitted)):
+                print(_err_row(f"{net} ({bits}b), {label}", cal.step_errors(f, cal.predict(f, dev, p), mask)))
+    pred = cal.predict(f, dev, fitted)
+    print("\nbit-width: INT4 / INT8 cycles per step, summed over all rows (RTL vs model, fitted)")
+    for k in STEPS:
+        r = [np.sum(f.count * f.rtl[k] * (f.bits == b)) for b in (4, 8)]
+        m = [np.sum(f.count * pred[k] * (f.bits == b)) for b in (4, 8)]
+        print(f"   {k:12s} RTL {r[0] / r[1]:.3f}  model {m[0] / m[1]:.3f}")
+    return fitted
+
+
+def paper_and_spread(device: str, fitted: dict) -> None:
+    """INT8 vs the paper with the RTL-fitted constants (+ the invocation refitted), and the spread."""
+    from ohq.hw import uncertainty as unc
+    from ohq.hw.calibrate import shipped_params
+
+    dev = get_device(device)
+    pf = unc.paper_features(dev)
+    shipped = {**shipped_params(dev), "layer_overhead_cycles": dev.layer_overhead_cycles}
+    one = {**fitted, "layer_overhead_cycles": unc.fit_overhead(pf, dev, fitted)}
+    print("\n| constants | " + " | ".join(pf.int8) + " |\n|---|" + "---|" * len(pf.int8))
+    for label, p in (("shipped", shipped), ("RTL-fitted + invocation", one)):
+        print(f"| {label} | " + " | ".join(f"{100 * e:+.1f} %" for e in unc.int8_errors(pf, dev, p).values()) + " |")
+    print("one parameter set: " + ", ".join(f"{k} = {v:g}" for k, v in one.items()))
+    pinned = {k: fitted[k] for k in ("img2col_elems_per_cycle", "postprocess_word_bits")}
+    grid = {**unc.GRID, **{k: tuple(sorted({*unc.GRID[k], v})) for k, v in pinned.items()}}
+    print("\n| parameter sets | fit (±7 %) | " + " | ".join(f"{n} INT4/INT8 | {n} mixed/INT8" for n in unc.RATIO_NETS) + " |")
+    print("|---|---|" + "---|---|" * len(unc.RATIO_NETS))
+    for label, fixed in (("paper only", None), ("RTL-pinned gather + post-process", pinned)):
+        sets, n = unc.fitting_sets(pf, dev, 0.07, fixed, grid)
+        rr = unc.ratio_ranges(pf, dev, sets)
+        cells = " | ".join(f"{rr[x]['int4'][0]:.2f}-{rr[x]['int4'][1]:.2f} | {rr[x]['mixed'][0]:.2f}-{rr[x]['mixed'][1]:.2f}"
+                           for x in unc.RATIO_NETS)
+        print(f"| {label} | {len(sets)} of {n} | {cells} |")
+    for label, p in (("shipped", shipped), ("one set", one)):
+        rr = unc.ratio_ranges(pf, dev, [p])
+        print(f"   {label}: " + ", ".join(f"{x} INT4/INT8 {rr[x]['int4'][0]:.3f}, mixed/INT8 {rr[x]['mixed'][0]:.3f}"
+                                        for x in unc.RATIO_NETS))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--device", default="xc7z020")
     ap.add_argument("--models", default="digits_cnn,mnist_cnn,mnist_resnet,mnist_mobilenet_v2")
     ap.add_argument("--synth", action="store_true")
     ap.add_argument("--skip-bitexact", action="store_true")
+    ap.add_argument("--skip-probe", action="store_true")
+    ap.add_argument("--referee", action="store_true")
     args = ap.parse_args()
     if not args.skip_bitexact:
         bitexact()
-    referee(args.device, args.models.split(","))
+    if not args.skip_probe:
+        referee(args.device, args.models.split(","))
     if args.synth:
         synth()
+    if args.referee:
+        paper_and_spread(args.device, referee_heldout(args.device))
 
 
 if __name__ == "__main__":

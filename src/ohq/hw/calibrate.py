@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ohq.hw.accelerator import bram_plan, gemm_of
+from ohq.hw.accelerator import bram_plan, gemm_of, macs_per_cycle
 from ohq.hw.cost import (
     ACC_BITS,
     STEPS,
@@ -34,6 +34,7 @@ from ohq.hw.cost import (
 )
 from ohq.hw.device import Device
 from ohq.hw.referee import Row
+from ohq.quant.resource import Resource
 
 PARAMS = ("dma_efficiency", "dma_setup_cycles", "img2col_elems_per_cycle", "postprocess_word_bits")
 GRID = {
@@ -63,8 +64,9 @@ class Features:
     rtl: dict[str, np.ndarray]
 
 
-def features(rows: list[Row], device: Device, lanes: int) -> Features:
-    """The structural features of each row under the model, at a peak of 2 x `lanes` MACs/cycle."""
+def features(rows: list[Row], device: Device, lanes: int | None = None) -> Features:
+    """The structural features of each row under the model, at a peak of 2 x `lanes` MACs/cycle
+    (the RTL build's), or the device's own uniform engine when `lanes` is None."""
     plan = bram_plan(device)
     cols: dict[str, list] = {k: [] for k in Features.__dataclass_fields__ if k != "rtl"}
     for r in rows:
@@ -73,7 +75,9 @@ def features(rows: list[Row], device: Device, lanes: int) -> Features:
         w_b, f_b = weight_bytes_moved(g, t, r.bits), feature_bytes_moved(g, t, r.bits)
         vals = dict(
             network=r.network, bits=r.bits, count=r.count,
-            compute=compute_cycles(g, t, 2 * lanes, device), w_b=w_b, f_b=f_b,
+            compute=compute_cycles(g, t, 2 * lanes if lanes else macs_per_cycle(Resource.DSP, r.bits, r.bits, device),
+                                   device),
+            w_b=w_b, f_b=f_b,
             f_elems=f_b * 8 / r.bits,
             fills=math.ceil(w_b / plan.buffer_bytes("weight")) + math.ceil(f_b / plan.buffer_bytes("feature")),
             out_b=output_bytes(g, r.bits),
@@ -87,13 +91,14 @@ def features(rows: list[Row], device: Device, lanes: int) -> Features:
 
 
 def predict(f: Features, device: Device, p: dict) -> dict[str, np.ndarray]:
-    """The model's four steps per row under parameter set `p` (no per-layer invocation)."""
+    """The model's four steps per row under parameter set `p` (the per-layer invocation
+    `layer_overhead_cycles` joins the transfer only when `p` has it: the RTL has no PS driver)."""
     bw = device.dram_bytes_per_cycle * p["dma_efficiency"] / device.dma_efficiency
     setup = p["dma_setup_cycles"]
     return {
         "compute": f.compute.astype(float),
         "transfer": np.ceil(f.w_b / bw + np.maximum(f.f_b / bw, f.f_elems / p["img2col_elems_per_cycle"]))
-        + f.fills * setup,
+        + f.fills * setup + p.get("layer_overhead_cycles", 0),
         "writeback": np.ceil(f.out_b / bw) + f.drains * setup,
         "postprocess": np.ceil(f.outputs * f.bits / p["postprocess_word_bits"]),
     }

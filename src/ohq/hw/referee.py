@@ -4,7 +4,9 @@ Networks: the shipped models at their input size and ResNet-18/50, MobileNetV2/V
 1x3x224x224. Sampling of the big ImageNet networks, two levels:
 
 - layers: counters depend only on a layer's geometry, so each distinct geometry (kind, shapes,
-  kernel, stride, padding, groups) is simulated once and weighted by how often it occurs;
+  kernel, stride, padding, groups) is simulated once and weighted by how often it occurs; of an
+  ImageNet network at most `SAMPLE_LAYERS` geometries, evenly spaced in depth, are kept (its
+  figures are over those layers);
 - channels: a layer above the `rtl` probe's cycle budget runs at 2 and 3 channel pairs (or groups)
   and is extrapolated linearly (`ohq.hw.rtl.probe.simulate_layer`, within 1 % of a full run).
 
@@ -25,6 +27,7 @@ from ohq.hw.device import Device, get_device
 from ohq.io import cache_root
 
 IMAGENET = ("resnet18", "resnet50", "mobilenet_v2", "mobilenet_v3_large")
+SAMPLE_LAYERS = 12  # distinct geometries per ImageNet network (evenly spaced in depth)
 LANES = 192  # the rtl probe's INT8 build on xc7z020 (192 DSP48E1 x 2 products)
 MAX_CYCLES = 150_000  # above this a layer is sampled (2 and 3 channel pairs or groups)
 
@@ -55,12 +58,27 @@ class Row:
     rtl: dict[str, int]  # the four counters and total, one sample
 
 
-def distinct_layers(graph: LayerGraph) -> list[tuple[Layer, int]]:
-    """(first layer of each geometry, occurrences), in network order."""
+def _spaced(items: list, k: int) -> list:
+    if len(items) <= k:
+        return items
+    return [items[i] for i in sorted({round(i * (len(items) - 1) / max(1, k - 1)) for i in range(k)})]
+
+
+def distinct_layers(graph: LayerGraph, limit: int | None = None) -> list[tuple[Layer, int]]:
+    """(first layer of each geometry, occurrences), in network order; at most about `limit` of them,
+    shared among the layer kinds (conv, dwconv, linear...) by their counts, evenly spaced in depth."""
     seen: dict[str, list] = {}
     for layer in graph.layers:
         seen.setdefault(signature(layer), [layer, 0])[1] += 1
-    return [(lay, n) for lay, n in seen.values()]
+    out = [(lay, n) for lay, n in seen.values()]
+    if limit is None or len(out) <= limit:
+        return out
+    kinds = {lay.kind for lay, _ in out}
+    keep = set()
+    for kind in kinds:
+        of_kind = [i for i, (lay, _) in enumerate(out) if lay.kind == kind]
+        keep.update(_spaced(of_kind, max(1, round(limit * len(of_kind) / len(out)))))
+    return [out[i] for i in sorted(keep)]
 
 
 def rtl_config(device: Device, bits: int, lanes: int = LANES):
@@ -98,10 +116,11 @@ def simulate(layers: Iterable[Layer], device: Device, bits: int, lanes: int = LA
 
 
 def collect(networks: Iterable[str], device: str | Device = "xc7z020", bits: Iterable[int] = (8, 4),
-            lanes: int = LANES, log=None) -> list[Row]:
-    """Every distinct layer of `networks` through the RTL at each bit-width."""
+            lanes: int = LANES, limit: int | None = SAMPLE_LAYERS, log=None) -> list[Row]:
+    """The distinct layers of `networks` (at most `limit` per ImageNet network) through the RTL."""
     dev = get_device(device)
-    per_net = {name: distinct_layers(network_graph(name)) for name in networks}
+    per_net = {name: distinct_layers(network_graph(name), limit if name in IMAGENET else None)
+               for name in networks}
     rows = []
     for b in bits:
         layers = [lay for pairs in per_net.values() for lay, _ in pairs]
