@@ -25,9 +25,9 @@ from ohq.hw.referee import Row
 GRID = {
     "dma_efficiency": (0.5, 0.6, 0.7, 0.75, 0.8, 0.9, 1.0),
     "dma_setup_cycles": (100, 200, 400),
-    "img2col_elems_per_cycle": (4, 8, 16, 32, 1e9),
+    "img2col_elems_per_cycle": (4, 5, 6, 8, 12, 16, 32, 1e9),
     "postprocess_word_bits": (8, 16, 32, 64),
-    "layer_overhead_cycles": (5000, 10000, 15000, 20000, 25000),
+    "layer_overhead_cycles": tuple(range(5000, 30001, 2500)),
 }
 RATIO_NETS = ("resnet18", "mobilenet_v2")
 
