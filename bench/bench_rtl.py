@@ -54,22 +54,28 @@ def bitexact() -> None:
 
 
 def referee(device: str, models: list[str]) -> None:
+    """The rtl probe on each shipped model at W4A4 and W8A8 (what `ohq quantize --probe rtl` asks):
+    probe time, simulator speed, and the fpga-model's per-step error against the RTL."""
     dev = get_device(device)
-    print("\n| model | layers | probe s | RTL Mcycles | " + " | ".join(f"{k} err" for k in STEPS) + " | total err |")
-    print("|---|---|---|---|" + "---|" * (len(STEPS) + 1))
+    print("\n| model | layers | probe s (4 and 8 bit) | sim s | cycles/s | bits | " +
+          " | ".join(f"{k} err" for k in STEPS) + " | total err |")
+    print("|---|---|---|---|---|---|" + "---|" * (len(STEPS) + 1))
     for name in models:
         loaded = load_model(name)
         graph = layer_graph(loaded.model, loaded.input_shape)
-        t0 = time.perf_counter()
         probe = get_probe("rtl")
-        rtl = estimate(graph, dev, 8, probe)
+        t0 = time.perf_counter()
+        rtl = {b: estimate(graph, dev, b, probe) for b in (4, 8)}
         secs = time.perf_counter() - t0
-        ana = estimate(graph, dev, 8)
-        sums = {k: [sum(lc.cycles[k] for lc in r.layers) for r in (rtl, ana)] for k in list(STEPS) + ["total"]}
-        errs = [f"{100 * (a - r) / r:+.0f} %" for r, a in sums.values()]
-        print(f"| {name} | {len(graph.layers)} | {secs:.1f} | {sums['total'][0] / 1e6:.3f} | " + " | ".join(errs) + " |")
-        print(f"  sim {probe.sim_seconds:.2f} s, {sums['total'][0] / max(probe.sim_seconds, 1e-9):,.0f} cycles/s; "
-              f"sampled layers: {probe.sampled}")
+        cyc = sum(r.total["cycles"] for r in rtl.values())
+        for b in (8, 4):
+            ana = estimate(graph, dev, b)
+            sums = {k: [sum(lc.cycles[k] for lc in r.layers) for r in (rtl[b], ana)] for k in [*STEPS, "total"]}
+            errs = [f"{100 * (a - r) / r:+.0f} %" for r, a in sums.values()]
+            print(f"| {name} | {len(graph.layers)} | {secs:.1f} | {probe.sim_seconds:.1f} | "
+                  f"{cyc / max(probe.sim_seconds, 1e-9):,.0f} | W{b}A{b} | " + " | ".join(errs) + " |")
+        if probe.sampled:
+            print(f"  sampled layers: {probe.sampled}")
 
 
 def synth() -> None:
