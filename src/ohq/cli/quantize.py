@@ -143,7 +143,7 @@ def quantize(
     device: DeviceOpt = "xc7z020",
     weights: WeightsOpt = None,
     input: InputOpt = None,
-    probe: Annotated[str, typer.Option(help="fpga-model, cpu or file.")] = "fpga-model",
+    probe: Annotated[str, typer.Option(help="fpga-model, cpu, file or rtl.")] = "fpga-model",
     probe_file: Annotated[str | None, typer.Option(help="Per-layer board measurements (with --probe file).")] = None,
     size_mib: Annotated[float | None, typer.Option(help="Budget: MiB of weights.")] = None,
     size_ratio: Annotated[float | None, typer.Option(
