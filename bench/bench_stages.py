@@ -7,6 +7,10 @@
   sensitivity  the default method (qmqe) and hessian on a model, in W8A8 forward passes over the N
                samples (wall time ratio, and qmqe's suffix work `forward_equiv_` in passes' worth of
                graph nodes). Goal: qmqe at most 0.6 × L passes.
+  observers    top-1 with each observer named explicitly, per weight and per activation bit-width
+               (the other tensor at 8 bits min-max), and W4A4 for every pair (docs/quant.md).
+  override     a plan setting every layer to one spec under a W8A8 default vs the uniform plan
+               of that spec, per observer (mnist_resnet; docs/quant.md, Plans).
   distill      BN loss and W8A8 / W4A4 top-1 (calibrated on the distilled batch) after k Adam steps,
                and the step the plateau criterion stops at, on shipped MNIST models.
 
@@ -110,12 +114,60 @@ def section_distill(names=("mnist_resnet", "mnist_mobilenet_v2"), n_test: int = 
             print(f"| {name} | {steps}{mark} | {d.loss_after:.4g} | {accs[0]:.2f} | {accs[1]:.2f} |")
 
 
+def section_observers(names=("mnist_resnet", "mnist_cnn", "mnist_mobilenet_v2"), n_test: int = 2000) -> None:
+    obs = ("minmax", "mse", "percentile")
+    print(f"\n## Observers (256 calibration images, top-1 on {n_test} test images)\n")
+    print("| model | bits | " + " | ".join(obs) + " |")
+    print("|---|---|" + "---|" * len(obs))
+    for name in names:
+        loaded = load_model(name)
+        train, test = (load_dataset(loaded.data, s, loaded.normalize) for s in ("train", "test"))
+        calib, _ = sample(train, 256, 0)
+        x, y = test.x[:n_test], test.y[:n_test]
+
+        def top1(spec: QuantSpec, loaded=loaded, calib=calib, x=x, y=y) -> float:
+            net = quantize(loaded.model, Plan(spec), calib).fastest()
+            with torch.no_grad():
+                return 100 * float((net(x).argmax(1) == y).float().mean())
+
+        for label, make in [(f"W{b}A8", lambda o, b=b: QuantSpec(b, 8, w_observer=o, a_observer="minmax")) for b in (2, 3, 4, 8)] + \
+                           [(f"W8A{b}", lambda o, b=b: QuantSpec(8, b, w_observer="minmax", a_observer=o)) for b in (3, 4, 6)]:
+            print(f"| {name} | {label} | " + " | ".join(f"{top1(make(o)):.2f}" for o in obs) + " |", flush=True)
+        pairs = ", ".join(f"{w}/{a} {top1(QuantSpec(4, 4, w_observer=w, a_observer=a)):.2f}" for w in obs for a in obs)
+        print(f"| {name} | W4A4 (weight/act) | {pairs} |||", flush=True)
+
+
+def section_override(name: str = "mnist_resnet", n_test: int = 1000) -> None:
+    loaded = load_model(name)
+    train, test = (load_dataset(loaded.data, s, loaded.normalize) for s in ("train", "test"))
+    x, y = test.x[:n_test], test.y[:n_test]
+    print(f"\n## Every layer overridden under a W8A8 default vs the uniform plan ({name}, {n_test} test images)\n")
+    print("| layers | observer | calib seed | uniform | under W8A8 default |")
+    print("|---|---|---|---|---|")
+    for w, a, obs, seed in [(None, 4, "minmax", 0), (8, 4, "minmax", 0), (4, 3, "minmax", 0), (4, 4, "minmax", 0),
+                            (4, 4, "minmax", 1), (4, 4, "minmax", 2), (4, 4, "mse", 0), (4, 3, "mse", 0),
+                            (4, 4, "percentile", 0), (4, 4, "auto", 0), (4, 4, "auto", 1), (4, 4, "auto", 2)]:
+        calib, _ = sample(train, 256, seed)
+        spec = QuantSpec(w, a, w_observer=obs, a_observer=obs)
+        names = list(quantize(loaded.model, Plan(spec), calib[:8]).layers)
+        accs = []
+        for plan in (Plan(spec), Plan(QuantSpec(w, 8, w_observer=obs, a_observer=obs), dict.fromkeys(names, spec))):
+            net = quantize(loaded.model, plan, calib)
+            with torch.no_grad():
+                accs.append(100 * float((net(x).argmax(1) == y).float().mean()))
+        print(f"| W{w or 'fp'}A{a} | {obs} | {seed} | {accs[0]:.1f} | {accs[1]:.1f} |", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--section", default="all", choices=("pipeline", "sensitivity", "distill", "all"))
+    parser.add_argument("--section", default="all", choices=("pipeline", "sensitivity", "distill", "observers", "override", "all"))
     args = parser.parse_args()
     if args.section in ("distill", "all"):
         section_distill()
+    if args.section in ("override", "all"):
+        section_override()
+    if args.section in ("observers", "all"):
+        section_observers()
     if args.section in ("sensitivity", "all"):
         section_sensitivity()
     if args.section in ("pipeline", "all"):

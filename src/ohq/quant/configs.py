@@ -5,7 +5,7 @@ a config works wherever a QuantSpec does (a Plan's default or layer entries). Th
 config is the scheme registered under its `scheme` name (`ohq.quant.SCHEMES`).
 
 >>> SP2(4).spec()
-QuantSpec(w_bits=4, a_bits=8, scheme='sp2', w_observer='minmax', a_observer='minmax', rho=0.5)
+QuantSpec(w_bits=4, a_bits=8, scheme='sp2', w_observer='auto', a_observer='auto', rho=0.5, scale='float')
 >>> plan = plan_from({"_default": FixedPoint(8), "fc": SP2(4), "re:features\\\\..*": PowerOfTwo(4)})
 >>> plan.spec_for("fc").scheme, plan.spec_for("features.1.0").scheme, plan.spec_for("head").w_bits
 ('sp2', 'pot', 8)
