@@ -50,7 +50,7 @@ class Plateau:
     """Stop once the last `window` steps lowered the best loss by less than `rel` of the drop so far."""
 
     window: int = 20
-    rel: float = 0.02
+    rel: float = 0.05
 
     def __post_init__(self) -> None:
         if self.window < 1 or not 0.0 <= self.rel < 1.0:
