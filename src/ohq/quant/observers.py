@@ -8,6 +8,7 @@ ReLU, so such tensors are plain unsigned integers).
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -111,12 +112,22 @@ class MSE(Observer):
         return best
 
     def act_range(self, x: Tensor, bits: int) -> tuple[float, float]:
-        x = x.to(torch.float64)
-        lo, hi = min(float(x.min()), 0.0), max(float(x.max()), 0.0)
+        # fake_act's arithmetic in place on one numpy buffer: ~10x faster than torch temporaries
+        # on 2^18 samples, and it is the default below 8 bits, so every tensor pays it
+        a = x.to(torch.float64).contiguous().numpy()
+        lo, hi = min(float(a.min()), 0.0), max(float(a.max()), 0.0)
         best, best_err = (lo, hi), float("inf")
+        buf, qmax = np.empty_like(a), (1 << bits) - 1
         for ratio in MSE_GRID.tolist():
             scale, zero = act_qparams(lo * ratio, hi * ratio, bits)
-            err = float((fake_act(x, scale, zero, bits) - x).pow(2).mean())
+            np.divide(a, scale, out=buf)
+            np.round(buf, out=buf)  # half to even, as torch.round
+            buf += zero
+            np.clip(buf, 0, qmax, out=buf)
+            buf -= zero
+            buf *= scale
+            buf -= a
+            err = float(np.dot(buf, buf)) / max(buf.size, 1)
             if err < best_err:
                 best, best_err = (lo * ratio, hi * ratio), err
         return best
