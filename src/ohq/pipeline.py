@@ -259,11 +259,12 @@ def _calibration_data(req: Request, model: nn.Module, shape, rep: Reporter, norm
         calib, _ = sample(train, req.calib, req.seed)
         samples, _ = sample(train, req.samples, req.seed)
         return calib, samples, f"{req.data} (real, train split)"
-    from ohq.data.distill import distill_data
+    from ohq.data.distill_cache import distill_for
 
-    # ZeroQ's recipe: one small distilled batch serves both calibration and sensitivity.
-    distilled = distill_data(
+    # ZeroQ's recipe: one small distilled batch serves both calibration and sensitivity; it stops
+    # on a BN-loss plateau and is cached on disk for the next stage or run that asks for it.
+    distilled, how = distill_for(
         model, req.samples, shape[1:], steps=req.distill_steps, seed=req.seed,
         callback=lambda step, total, loss: rep.advance(step, total, f"no --data: distilling, BN loss {loss:.3f}"),
     )
-    return distilled.x, distilled.x, "distilled from BN statistics"
+    return distilled.x, distilled.x, f"distilled from BN statistics ({how})"

@@ -8,7 +8,7 @@ class: the scheme registry is the one table from config type to handler, so a ne
 config class and one registered handler that names it (tests/test_extension_points.py).
 
 >>> SP2(4).spec()
-QuantSpec(w_bits=4, a_bits=8, scheme='sp2', w_observer='minmax', a_observer='minmax', rho=0.5, scale='float')
+QuantSpec(w_bits=4, a_bits=8, scheme='sp2', w_observer='auto', a_observer='auto', rho=0.5, scale='float')
 >>> handler_for(SP2(4)).name, config_for("pot", 4, a_bits=4)
 ('sp2', PowerOfTwo(bits=4, a_bits=4))
 >>> plan = plan_from({"_default": FixedPoint(8), "fc": SP2(4), "re:features\\\\..*": PowerOfTwo(4)})

@@ -37,8 +37,8 @@ class QuantSpec:
     w_bits: int | None = 8
     a_bits: int | None = 8
     scheme: str = "uniform"
-    w_observer: str = "minmax"
-    a_observer: str = "minmax"
+    w_observer: str = "auto"  # "auto": the measured default per bit-width (quant/observers.py)
+    a_observer: str = "auto"
     rho: float = 0.5
     scale: str = "float"  # "po2": power-of-two weight steps and activation scales (quant/po2.py)
 
