@@ -10,14 +10,16 @@ with rounding_mode "ROUND" = numpy's round half to even, the rounding ohq's quan
   values as a zero-point-0 signed b+1-bit tensor (the second is exact: a no-op on its grid), which
   is what the conv reads: hls4ml's QONNX reader moves only zero-offset scales across a Conv, and
   qonnx's datatype inference sees INT(b+1).
-- Relu/MaxPool are moved in front of the Quant that follows them in the traced graph (exact, see
-  _qdq_layout), so the Quant sits after the activation and datatype inference sees its bits.
-- weights: Quant(W, step per output channel, 0, b; signed=1, narrow=0) on the float weights
-  codes·step, a no-op on values already on the grid (exact). Only fixed-point weights fit a Quant
-  node (a uniform grid); pot, sp2 and rowmix layers are refused with the layer's name.
-- bias: Quant(bias_int·s_in·step, s_in·step per channel, 0, 32; signed=1): ohq's integer bias;
-  a conv's as Conv (no bias) → Add(bias of shape (1, C, 1, 1)) (hls4ml's reader needs it so, see
-  _module), a linear layer's in the Gemm.
+- Relu/MaxPool/Flatten are moved in front of the Quant that follows them in the traced graph
+  (exact, see _qdq_layout), so the Quant sits after the activation and datatype inference sees its bits.
+- an integer conv/linear layer (layer_op): Conv/Gemm(x, Quant(codes, 1, 0, b; signed=1),
+  Quant(bias_int·s_in, s_in, 0, 32; signed=1)) — integer weight codes and ohq's integer bias — then
+  the per-channel step: BatchNormalization(γ = step, mean 0, var 1, ε 0) after a Conv, Mul after a
+  Gemm. Exactly ohq's layer, and the layout hls4ml 1.3.0's QONNX reader converts (docs/export.md
+  says which of its passes rule out the others). Only fixed-point weights fit a Quant node (a
+  uniform grid); pot, sp2 and rowmix layers are refused with the layer's name. A layer with float
+  inputs keeps Quant(codes·step, step per channel) weights and its float bias.
+- a global average pool (avgpool_fn): a depthwise Conv with unit INT2 weights times 1/(H·W).
 - the model is written cleaned by qonnx (`cleanup_model`: shapes inferred, constants folded).
 Between Quant nodes the ops run in float; ohq's dyadic requantization (round half up) can differ
 by one code where a value sits on a rounding edge, hence the tolerance of docs/export.md.
