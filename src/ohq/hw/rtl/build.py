@@ -17,7 +17,7 @@ from ohq.hw.rtl.tools import RtlToolError, run_tool, verilator
 from ohq.io import cache_root
 
 SRC = Path(__file__).parent / "verilog"
-SOURCES = ("ohq_pe.sv", "ohq_core.sv", "ohq_vec.sv", "ohq_tb.sv", "harness.cpp")
+SOURCES = ("ohq_pe.sv", "ohq_core.sv", "ohq_vec.sv", "ohq_engine.sv", "ohq_tb.sv", "harness.cpp")
 MODES = {"uniform": 0, "pot": 1, "sp2": 2}
 
 
