@@ -1,10 +1,11 @@
-"""yosys `synth_xilinx` of the multiply-add tree per configuration: LUT, FF, DSP48, RAMB counts.
+"""yosys `synth_xilinx` per configuration: LUT, FF, DSP48, RAMB (and LUTRAM) counts.
 
-The whole layer engine (`ohq_core`) keeps its buffers as multi-ported register files (L random
-reads per cycle from the feature buffer), which yosys flattens to ~650 k gates and ABC9 does not
-finish in 15 minutes here; so synthesis covers `ohq_tree` (the lanes and their adder trees,
-registered), the part the analytical model's packing and LUT formulas describe. Buffers stay on
-the BRAM formulas of `ohq.hw.accelerator` (Algorithm 2).
+`synthesize(cfg)` covers `ohq_tree` (the lanes and their adder trees, registered), the part the
+analytical model's packing and LUT formulas describe. `synthesize(cfg, whole=True)` runs the whole
+accelerator (`ohq_engine`: layer engine, post-processing unit, DMA); its buffers are read by L
+lanes per cycle (multi-ported, not BRAM-inferable) and at 8 lanes with tiny buffers it did not
+finish within 45 min on this loaded machine (docs/hardware.md § RTL engine). Buffers stay on the
+BRAM formulas of `ohq.hw.accelerator` (Algorithm 2).
 """
 
 from __future__ import annotations
