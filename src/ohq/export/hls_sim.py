@@ -76,13 +76,20 @@ def hls4ml_from_qonnx(model, cache: str | Path, io_type: str = IO_TYPE):
     return _compile_or_load(hls, prj)
 
 
+BUILT_IN = "ohq-built-in.txt"  # the folder a library was compiled in: it reads its weights from there
+
+
 def _compile_or_load(hls, prj: Path):
     libs = sorted((prj / "firmware").glob("*.so")) if (prj / "firmware").is_dir() else []
-    if libs:  # built before from the same model and config: load it (hls4ml has no public call)
-        hls._top_function_lib = ctypes.cdll.LoadLibrary(str(libs[-1]))
+    marker = prj / BUILT_IN
+    # A library built in another folder (a copied or moved cache) would exit the process when it
+    # cannot find its weight files, so only one built here, from the same model and config, is loaded
+    if libs and marker.is_file() and marker.read_text() == str(prj.resolve()):
+        hls._top_function_lib = ctypes.cdll.LoadLibrary(str(libs[-1]))  # hls4ml has no public call
         return hls, 0.0
     t0 = time.perf_counter()
     hls.compile()
+    marker.write_text(str(prj.resolve()))
     return hls, time.perf_counter() - t0
 
 
