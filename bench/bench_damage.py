@@ -41,6 +41,7 @@ METHODS = (  # label, registered name, parameters (qmqe gets the scheme it predi
     ("layerwise (4 bits)", "layerwise", {}),
     ("hessian (4 bits)", "hessian", {}),
     ("qmqe α=1", "qmqe", {}),
+    ("qmqe α=1, top-1 loss", "qmqe", {"score": "top1"}),
     ("qmqe α=0.5, 2 masks", "qmqe", {"alpha": 0.5, "n_masks": 2}),
 )
 PLOTTED = 4  # qmqe α=1, the default
@@ -53,23 +54,38 @@ def load(name: str):
 
 
 @torch.no_grad()
+def correct(net, x, y) -> np.ndarray:
+    """Per test image: 1 where `net` is right."""
+    return np.concatenate([(net(x[i:i + 500]).argmax(1) == y[i:i + 500]).double().numpy() for i in range(0, len(x), 500)])
+
+
 def top1(net, x, y) -> float:
-    return float(sum(int((net(x[i:i + 500]).argmax(1) == y[i:i + 500]).sum()) for i in range(0, len(x), 500)) / len(x))
+    return float(correct(net, x, y).mean())
 
 
-def truth(model, names, calib, x, y, cases=CASES) -> dict[str, list[float]]:
-    """Top-1 drop per layer for each (bits, scheme) case, vs the W8A8 model."""
-    int8 = top1(quantize(model, Plan(QuantSpec(8, 8)), calib).to_integer(), x, y)
-    out = {}
+def truth(model, names, calib, x, y, cases=CASES, known: dict | None = None) -> dict[str, list[float]]:
+    """Top-1 drop per layer for each (bits, scheme) case, vs the W8A8 model (`known`: cases already measured)."""
+    out = dict(known or {})
+    ok8 = correct(quantize(model, Plan(QuantSpec(8, 8)), calib).to_integer(), x, y)
+    out["int8"] = float(ok8.mean())
     for b, scheme in cases:
-        drops = []
+        if f"{b}/{scheme}" in out:
+            continue
+        drops, halves = [], []
         for name in names:
             qm = quantize(model, Plan(QuantSpec(8, 8), {name: QuantSpec(b, b, scheme)}), calib)
-            net = qm if qm.integer_problems() else qm.to_integer()
-            drops.append(int8 - top1(net, x, y))
+            lost = ok8 - correct(qm if qm.integer_problems() else qm.to_integer(), x, y)
+            drops.append(float(lost.mean()))
+            halves.append([float(lost[0::2].mean()), float(lost[1::2].mean())])
         out[f"{b}/{scheme}"] = drops
-    out["int8"] = int8
+        out[f"{b}/{scheme}/halves"] = halves  # even / odd test images: how far the truth ranks itself
     return out
+
+
+def split_half(real: dict, case: str) -> float:
+    """Spearman between the truth on even and on odd test images (nan where not measured)."""
+    halves = np.asarray(real.get(f"{case}/halves", []))
+    return correlations(halves[:, 0], halves[:, 1])[0] if len(halves) else float("nan")
 
 
 def correlations(pred, real) -> tuple[float, float]:
@@ -85,10 +101,8 @@ def measure(name: str, n_test: int, cache: dict, cases=CASES) -> dict:
     x32, calib = train.x[order[:32]], train.x[order[:256]]
     x, y = test.x[:n_test], test.y[:n_test]
     names = get_method("layerwise").fit(model, x32[:2]).layer_names_
-    key = f"{name}/{n_test}/" + ",".join(f"{b}{s}" for b, s in cases)
-    if key not in cache:
-        cache[key] = truth(model, names, calib, x, y, cases)
-    real = cache[key]
+    key = f"{name}/{n_test}"  # one entry per model and test size, one list per case
+    cache[key] = real = truth(model, names, calib, x, y, cases, cache.get(key))
     rows, points = {}, []
     for label, method, params in METHODS:
         fits = {}
@@ -103,7 +117,8 @@ def measure(name: str, n_test: int, cache: dict, cases=CASES) -> dict:
                 scale = fit_drop_scale(est.damage_, est.flips_)
                 points.append((kl_to_drop(pred, scale), real[f"{b}/{scheme}"], f"{b} bits {scheme}"))
         rows[label]["seconds"] = sum(e.seconds_ for e in {id(e): e for e in fits.values()}.values())
-    return {"layers": len(names), "int8": real["int8"], "mean_drop": {c: float(np.mean(real[c])) for c in real if c != "int8"},
+    return {"layers": len(names), "int8": real["int8"], "mean_drop": {c: float(np.mean(real[c])) for c in real if c.count("/") == 1},
+            "split_half": {f"{b}/{s}": split_half(real, f"{b}/{s}") for b, s in cases},
             "rows": rows, "points": points}
 
 
@@ -134,6 +149,7 @@ def main() -> None:
               f"mean drop % {drops}; {time.perf_counter() - start:.0f} s)\n")
         print("| method | " + " | ".join(f"ρ / τ {c}" for c in cols) + " | fit s |")
         print("|---|" + "---|" * (len(cols) + 1))
+        print("| truth: even vs odd test images (ρ) | " + " | ".join(f"{res['split_half'][c]:+.2f}" for c in cols) + " | |")
         for label, row in res["rows"].items():
             cells = " | ".join(f"{row[c][0]:+.2f} / {row[c][1]:+.2f}" for c in cols)
             print(f"| {label} | {cells} | {row['seconds']:.1f} |", flush=True)

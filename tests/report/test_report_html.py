@@ -70,7 +70,7 @@ def test_run_artifacts(result, tmp_path):
 def test_real_pipeline_report(tmp_path):
     result = run_pipeline(Request("digits_cnn", data="digits", size_ratio=0.5, samples=16, calib=64))
     paths = write_run_artifacts(result, tmp_path, pareto_points=result_points(result))
-    assert sorted(paths) == sorted(ARTIFACTS)
+    assert sorted(paths) == sorted([*ARTIFACTS, "damage.png"])  # the default qmqe measured its damage
     lines = paths["layers.csv"].read_text().splitlines()
     assert len(lines) == 1 + len(result.layers)
     page = paths["report.html"].read_text()
@@ -78,3 +78,16 @@ def test_real_pipeline_report(tmp_path):
     for layer in result.layers:
         assert layer.name in page
         assert any(line.startswith(layer.name + ",") for line in lines)
+
+
+def test_measured_damage_goes_into_the_report(result, tmp_path):
+    result.extra["damage"] = {"layers": ["conv1", "fc"], "bits": [2, 4], "n_test": 100,
+                              "predicted": [[0.3, 0.01], [0.1, 0.0]], "measured": [[0.25, 0.02], [0.12, 0.0]],
+                              "spearman": {"2": 1.0, "4": None}}
+    paths = write_run_artifacts(result, tmp_path)
+    with Image.open(paths["damage.png"]) as im:
+        assert im.format == "PNG"
+    page = paths["report.html"].read_text()
+    assert "Predicted vs measured top-1 drop" in page
+    embedded = [base64.b64decode(b) for b in re.findall(r'src="data:image/png;base64,([^"]+)"', page)]
+    assert paths["damage.png"].read_bytes() in embedded
