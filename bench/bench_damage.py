@@ -94,7 +94,7 @@ def correlations(pred, real) -> tuple[float, float]:
     return float(spearmanr(pred, real).statistic), float(kendalltau(pred, real).statistic)
 
 
-def measure(name: str, n_test: int, cache: dict, cases=CASES) -> dict:
+def measure(name: str, n_test: int, cache: dict, cases=CASES, methods=METHODS) -> dict:
     model, data = load(name)
     train, test = load_dataset(data, "train"), load_dataset(data, "test")
     order = torch.randperm(len(train), generator=torch.Generator().manual_seed(0))
@@ -104,7 +104,7 @@ def measure(name: str, n_test: int, cache: dict, cases=CASES) -> dict:
     key = f"{name}/{n_test}"  # one entry per model and test size, one list per case
     cache[key] = real = truth(model, names, calib, x, y, cases, cache.get(key))
     rows, points = {}, []
-    for label, method, params in METHODS:
+    for label, method, params in methods:
         fits = {}
         for b, scheme in cases:
             if method == "qmqe" and scheme not in fits:
@@ -127,6 +127,7 @@ def main() -> None:
     parser.add_argument("--models", default=",".join(MODELS))
     parser.add_argument("--test", type=int, default=2000, help="test samples for the truth")
     parser.add_argument("--cases", default=",".join(f"{b}/{s}" for b, s in CASES), help="e.g. 2/uniform,3/pot")
+    parser.add_argument("--methods", help="row labels to fit, separated by ';' (default: all)")
     parser.add_argument("--cache", type=Path, help="JSON file that keeps the measured truth between runs")
     parser.add_argument("--plot", type=Path, help="folder for predicted-vs-measured PNGs (the default method)")
     args = parser.parse_args()
@@ -136,7 +137,8 @@ def main() -> None:
     cols = [f"{b}/{s}" for b, s in cases]
     for name in args.models.split(","):
         start = time.perf_counter()
-        res = measure(name, args.test, cache, cases)
+        chosen = METHODS if not args.methods else [m for m in METHODS if m[0] in args.methods.split(";")]
+        res = measure(name, args.test, cache, cases, chosen)
         if args.cache:
             args.cache.write_text(json.dumps(cache))
         if args.plot:
