@@ -51,10 +51,15 @@ def test_report_rejects_bad_input(result, tmp_path):
     assert list(tmp_path.iterdir()) == []  # nothing half-written
 
 
+DAMAGE = {"layers": ["conv1", "fc"], "bits": [2, 4], "n_test": 100, "spearman": {"2": 1.0, "4": None},
+          "predicted": [[0.3, 0.01], [0.1, 0.0]], "measured": [[0.25, 0.02], [0.12, 0.0]]}
+
+
 def test_run_artifacts(result, tmp_path):
+    result.extra["damage"] = DAMAGE  # the run measured its damage: damage.png joins the figures
     paths = write_run_artifacts(result, tmp_path, pareto_points=result_points(result))
-    assert sorted(paths) == sorted(ARTIFACTS)
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(ARTIFACTS)
+    assert sorted(paths) == sorted([*ARTIFACTS, "damage.png"])
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([*ARTIFACTS, "damage.png"])
     for name, path in paths.items():
         assert path == tmp_path / name and path.stat().st_size > 0
         if name.endswith(".png"):
@@ -64,6 +69,8 @@ def test_run_artifacts(result, tmp_path):
     page = paths["report.html"].read_text()
     embedded = re.findall(r'src="data:image/png;base64,([^"]+)"', page)
     assert base64.b64decode(embedded[0]) == paths["sensitivity.png"].read_bytes()
+    assert paths["damage.png"].read_bytes() in [base64.b64decode(b) for b in embedded]
+    assert "Predicted vs measured top-1 drop" in page
 
 
 @pytest.mark.slow
@@ -79,15 +86,3 @@ def test_real_pipeline_report(tmp_path):
         assert layer.name in page
         assert any(line.startswith(layer.name + ",") for line in lines)
 
-
-def test_measured_damage_goes_into_the_report(result, tmp_path):
-    result.extra["damage"] = {"layers": ["conv1", "fc"], "bits": [2, 4], "n_test": 100,
-                              "predicted": [[0.3, 0.01], [0.1, 0.0]], "measured": [[0.25, 0.02], [0.12, 0.0]],
-                              "spearman": {"2": 1.0, "4": None}}
-    paths = write_run_artifacts(result, tmp_path)
-    with Image.open(paths["damage.png"]) as im:
-        assert im.format == "PNG"
-    page = paths["report.html"].read_text()
-    assert "Predicted vs measured top-1 drop" in page
-    embedded = [base64.b64decode(b) for b in re.findall(r'src="data:image/png;base64,([^"]+)"', page)]
-    assert paths["damage.png"].read_bytes() in embedded
