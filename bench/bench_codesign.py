@@ -7,6 +7,10 @@
    the ILP's plan against the PR-aware ILP's (per-switch penalty).
 4. mnist_resnet: ILP vs BO (TPE) vs random at equal trial counts, and the smallest whole-model-in-
    BRAM configuration BO finds with validation loss <= 0.5 % (accuracy on MNIST test, PTQ).
+5. mnist_cnn: every layer pruned 50 % / 75 % (unstructured) at W8 and W4, PTQ vs QAT that keeps
+   the pruned zeros (`ohq.train.qat(masks=...)`).
+6. mnist_resnet, mnist_mobilenet_v2: the whole model in BRAM at uniform bits x sparsity, BRAM18K,
+   size, latency and top-1 loss, PTQ and QAT. `--only=5,6` runs only those sections.
 """
 
 from __future__ import annotations
@@ -20,8 +24,8 @@ from ohq.graph import layer_graph
 from ohq.hw.dataflow import WeightStore
 from ohq.hw.onchip import dataflow_report
 from ohq.hw.pr import pr_plan, reconfig_ms
+from ohq.hw.table import allocation_table
 from ohq.models import create_model, load_model
-from ohq.pipeline import allocation_table
 from ohq.quant.prune import layer_masks
 from ohq.search import omega, paper_objective, solve
 from ohq.search.pr_ilp import solve_pr
@@ -121,7 +125,8 @@ def figure_search(trials: int, val: int, test_n: int, fit_trials: int = 40, fit_
     from ohq.quant import quantize
 
     def report(label, bits, sp, secs):
-        model = prune_model(prep.model, {k: v for k, v in sp.items() if v > 0})[0] if any(sp.values()) else prep.model
+        pruned = {k: v for k, v in sp.items() if v > 0}
+        model = prune_model(prep.model, pruned, calib=prep.calib)[0] if pruned else prep.model
         acc = _accuracy(quantize(model, prep.plan(bits), prep.calib), prep.test)
         size = _size_mib(prep, stores(prep, bits, sp, "unstructured"))
         rep = _fit_report(prep, bits, sp, CodesignOptions(fit_bram="fit" in label))
@@ -161,13 +166,116 @@ def figure_search(trials: int, val: int, test_n: int, fit_trials: int = 40, fit_
         report(f"BO fit-BRAM bits 3-8 s<={sparsity}", a.bits, a.extra["sparsity"], time.perf_counter() - t0)
 
 
+def _prepared(name: str, test_n: int):
+    from ohq.pipeline import Request, prepare
+
+    prep = prepare(Request(name, data="mnist", size_ratio=0.5, calib=128, samples=16))
+    prep.test = type(prep.test)(prep.test.x[:test_n], prep.test.y[:test_n], prep.test.name, "test", 10)
+    return prep
+
+
+def _train_split(prep, n: int):
+    from ohq.data import load_dataset
+
+    train = load_dataset("mnist", "train", prep.normalize)
+    return type(train)(train.x[:n], train.y[:n], train.name, "train", 10)
+
+
+def _ptq_and_qat(prep, bits, sparsity, train, epochs, qat_too=True):
+    """(PTQ top-1, QAT top-1 or None) of `bits` with every layer pruned at `sparsity`; checks that
+    QAT kept every pruned weight at zero."""
+    from ohq.quant import quantize
+    from ohq.quant.prune import apply_masks
+    from ohq.search.bo_alloc import _accuracy
+    from ohq.train import qat
+
+    plan = prep.plan(bits)
+    masks = {n: m.mask for n, m in layer_masks(prep.model, dict.fromkeys(bits, sparsity)).items()} if sparsity else {}
+    ptq = _accuracy(quantize(apply_masks(prep.model, masks, prep.calib), plan, prep.calib), prep.test)
+    if not qat_too:
+        return ptq, None
+    qm = qat(prep.model, plan, train, epochs=epochs, lr=1e-3, calib=prep.calib, masks=masks)
+    for n, m in masks.items():
+        assert bool((qm.layers[n].codes[~m] == 0).all()), f"{n}: a pruned weight moved"
+    return ptq, _accuracy(qm, prep.test)
+
+
+def figure_prune_qat(name: str, train_n: int, epochs: float, test_n: int):
+    from ohq.search.bo_alloc import _accuracy
+
+    prep = _prepared(name, test_n)
+    train = _train_split(prep, train_n)
+    fp32 = _accuracy(prep.model, prep.test)
+    print(f"\n5. {name}: every layer pruned (unstructured), PTQ vs QAT ({epochs} epoch(s) on the first "
+          f"{train_n} train images, Adam lr 1e-3); top-1 on the first {test_n} MNIST test images, FP32 {fp32:.2%}")
+    for b in (8, 4):
+        for s in (0.5, 0.75):
+            t0 = time.perf_counter()
+            ptq, q = _ptq_and_qat(prep, dict.fromkeys(prep.graph.names, b), s, train, epochs)
+            print(f"   W{b}A8 sparsity {s:.2f}: PTQ {ptq:.2%} (loss {fp32 - ptq:+.2%})  QAT {q:.2%} "
+                  f"(loss {fp32 - q:+.2%})  {time.perf_counter() - t0:.0f} s", flush=True)
+
+
+def figure_fit_bram(name: str, train_n: int, epochs: float, test_n: int, configs, qat_max: int = 3):
+    """The whole model in BRAM on xc7z020: uniform bits x sparsity, BRAM18K and top-1 loss, PTQ,
+    then QAT for the smallest configurations PTQ leaves above 0.5 % loss."""
+    from ohq.codesign import CodesignOptions, _fit_report, _size_mib, stores
+    from ohq.hw.onchip import FitBramError
+    from ohq.search.bo_alloc import _accuracy
+
+    prep = _prepared(name, test_n)
+    train = _train_split(prep, train_n)
+    fp32 = _accuracy(prep.model, prep.test)
+    print(f"\n6. {name}: whole model in BRAM (xc7z020, A8), top-1 on the first {test_n} MNIST test images "
+          f"(FP32 {fp32:.2%}); QAT {epochs} epoch(s) on the first {train_n} train images", flush=True)
+    rows = []
+    for b, s in configs:
+        bits = dict.fromkeys(prep.graph.names, b)
+        sp = dict.fromkeys(prep.graph.names, s)
+        try:
+            rep = _fit_report(prep, bits, sp, CodesignOptions(fit_bram=True))
+        except FitBramError as exc:
+            print(f"   W{b} s{s:.2f}: does not fit ({exc})")
+            continue
+        size = _size_mib(prep, stores(prep, bits, sp, "unstructured"))
+        ptq, _ = _ptq_and_qat(prep, bits, s, train, epochs, qat_too=False)
+        rows.append((b, s, size, rep.totals, ptq))
+        t = rep.totals
+        print(f"   W{b} s{s:.2f}: BRAM18K {t['bram18k_used']} (left {t['bram18k_left']})  size {size:.4f} MiB  "
+              f"latency {t['latency_ms']:.2f} ms  energy {t['energy_mj']:.3f} mJ  PTQ {ptq:.2%} "
+              f"(loss {fp32 - ptq:+.2%})", flush=True)
+    over = sorted((r for r in rows if fp32 - r[4] > 0.005), key=lambda r: r[2])[:qat_max]
+    for b, s, size, t, ptq in over:
+        t0 = time.perf_counter()
+        _, q = _ptq_and_qat(prep, dict.fromkeys(prep.graph.names, b), s, train, epochs)
+        print(f"   W{b} s{s:.2f} + QAT: {q:.2%} (loss {fp32 - q:+.2%}; PTQ {ptq:.2%})  BRAM18K "
+              f"{t['bram18k_used']}  size {size:.4f} MiB  {time.perf_counter() - t0:.0f} s", flush=True)
+
+
+FIT_CONFIGS = ((8, 0.0), (6, 0.0), (5, 0.0), (4, 0.0), (8, 0.5), (6, 0.5), (5, 0.5), (4, 0.5))
+
+
 def main() -> None:
     quick = "--quick" in sys.argv
-    figure_dataflow(("mnist_resnet", "mnist_mobilenet_v2", "resnet18", "resnet50", "mobilenet_v2"))
-    figure_size(("resnet18", "resnet50", "mobilenet_v2"))
-    figure_pr(("mnist_resnet", "mnist_mobilenet_v2") + (IMAGENET[:1] if quick else IMAGENET))
-    if "--no-search" not in sys.argv:
-        figure_search(6 if quick else 24, 300 if quick else 1000, 1000 if quick else 10000)
+    only = [a.split("=", 1)[1] for a in sys.argv if a.startswith("--only=")]  # e.g. --only=5,6
+    sections = set(only[0].split(",")) if only else {"1", "2", "3", "4", "5", "6"}
+    if "--no-search" in sys.argv:
+        sections -= {"4", "5", "6"}
+    if sections & {"1", "2"}:
+        figure_dataflow(("mnist_resnet", "mnist_mobilenet_v2", "resnet18", "resnet50", "mobilenet_v2"))
+        figure_size(("resnet18", "resnet50", "mobilenet_v2"))
+    if "3" in sections:
+        figure_pr(("mnist_resnet", "mnist_mobilenet_v2") + (IMAGENET[:1] if quick else IMAGENET))
+    if "4" in sections:
+        figure_search(6 if quick else 16, 300 if quick else 500, 1000 if quick else 2000)  # as in docs/codesign.md
+    if "5" in sections:
+        figure_prune_qat("mnist_cnn", 2000 if quick else 10000, 1.0, 1000 if quick else 10000)
+    if "6" in sections:
+        # as in docs/codesign.md: mobilenet (slow on CPU) dense only, QAT of the smallest failing one
+        for name, train_n, test_n, configs, qat_max in (("mnist_resnet", 4096, 10000, FIT_CONFIGS, 3),
+                                                        ("mnist_mobilenet_v2", 2048, 2000, FIT_CONFIGS[:4], 1)):
+            figure_fit_bram(name, 1024 if quick else train_n, 1.0, 500 if quick else test_n,
+                            configs[::4] if quick else configs, qat_max)
 
 
 if __name__ == "__main__":

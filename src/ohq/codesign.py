@@ -1,8 +1,8 @@
 """Hardware co-design inside `ohq quantize` (seeds 000, 004): pruning, the whole model in BRAM,
 Bayesian or random search of (bits, sparsity), a PR-aware ILP, and the dataflow/PR figures.
 
-The pipeline calls three hooks: `allocate` (instead of the plain ILP), `quantize` (prunes, then
-quantizes), and `summary` (what goes into the run directory under `results.codesign`).
+The pipeline calls four hooks: `allocate` (instead of the plain ILP), `quantize` (prunes, then
+quantizes), `masks` (what `--finetune` keeps at zero), and `summary` (what goes into the run directory under `results.codesign`).
 
 - ILP (default): every layer pruned at `sparsity`; sizes and BRAM count the sparse storage;
   `fit_bram` budgets the resident weights against the BRAM left after the largest layer's buffers;
@@ -217,14 +217,23 @@ def solve(prep, method, opts: CodesignOptions, reporter=None) -> None:
     alloc.omegas_ = _value(prep, method)[1]
 
 
-def quantize(prep, plan, allocation, opts: CodesignOptions):
-    """Prune the float model per the allocation's sparsity, then quantize it (PTQ)."""
-    from ohq.quant import quantize as q
-    from ohq.quant.prune import prune_model
+def masks(prep, allocation, opts: CodesignOptions) -> dict:
+    """Keep-mask per pruned layer of the allocation (magnitude, on the float model): what PTQ
+    prunes with and what `--finetune` keeps at zero (`ohq.train.qat(masks=...)`)."""
+    from ohq.quant.prune import layer_masks
 
     sparsity = {n: s for n, s in allocation.extra.get("sparsity", {}).items() if s > 0}
-    model = prune_model(prep.model, sparsity, opts.prune)[0] if sparsity else prep.model
-    return q(model, plan, prep.calib)
+    return {n: m.mask for n, m in layer_masks(prep.model, sparsity, opts.prune).items()}
+
+
+def quantize(prep, plan, allocation, opts: CodesignOptions):
+    """Prune the float model per the allocation's sparsity (BN statistics re-measured on the
+    calibration images), then quantize it (PTQ)."""
+    from ohq.quant import quantize as q
+    from ohq.quant.prune import apply_masks
+
+    keep = masks(prep, allocation, opts)
+    return q(apply_masks(prep.model, keep, prep.calib) if keep else prep.model, plan, prep.calib)
 
 
 def summary(prep, allocation, opts: CodesignOptions) -> dict:

@@ -173,9 +173,10 @@ def run_pipeline(req: Request | str | nn.Module, reporter: Reporter | None = Non
     if req.finetune is not None:
         from ohq.train import finetune
 
-        with stage("finetune"):
+        with stage("finetune"):  # pruned layers keep their zeros (codesign.masks)
+            keep = None if cd is None else codesign.masks(prep, alloc.allocation_, cd)
             qmodel = finetune(prep.model, alloc.plan_, req.data, how=req.finetune, epochs=req.finetune_epochs,
-                              calib=prep.calib, seed=req.seed)
+                              calib=prep.calib, seed=req.seed, masks=keep)
         nets = nets[:2] + [("mixed_ptq", nets[2][1]), ("mixed", qmodel)]
     top1: dict[str, float | None] = {"fp32": None, "int8": None, "mixed": None}
     masked = damage = None

@@ -64,8 +64,6 @@ class Request:
         searched = self.codesign is not None and self.codesign.search != "ilp"  # BO has its own objective
         if objective.needs_size_budget and self.size_mib is None and self.size_ratio is None and not searched:
             raise BudgetError("the paper objective (Eq. 11) needs a size budget: --size-mib or --size-ratio")
-        if self.finetune is not None and self.codesign is not None and (self.codesign.sparsity > 0 or searched):
-            raise OhqError("--finetune does not keep pruned zeros yet: use it without --sparsity/--search bo")
         if not (self.budget_list() or searched):
             raise BudgetError("give a budget: --size-mib, --size-ratio, --latency-ms, --energy-mj or --bram18k")
         if self.samples < 1 or self.calib < 1:

@@ -88,7 +88,7 @@ def load_run(path: str | Path) -> Run:
         from ohq.quant.prune import prune_model
 
         sparsity = {k: v for k, v in codesign["sparsity"].items() if v > 0}
-        model = prune_model(model, sparsity, codesign.get("granularity", "unstructured"))[0]
+        model = prune_model(model, sparsity, codesign.get("granularity", "unstructured"), calib)[0]
     qmodel = quantize(model, plan, calib)
     return Run(path, config, model, plan, calib, qmodel)
 

@@ -53,3 +53,16 @@ def test_prune_model_is_a_copy(granularity):
     assert (pruned[0].weight == 0).float().mean() == 0.5 and (net[0].weight != 0).all()
     with pytest.raises(OhqError, match="no such layer"):
         prune_model(net, {"nope": 0.5})
+
+
+def test_calib_reestimates_batchnorm_after_pruning():
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Conv2d(2, 4, 3), torch.nn.BatchNorm2d(4)).eval()
+    x = torch.randn(200, 2, 6, 6)  # one batch: the statistics are those of x exactly
+    pruned, masks = prune_model(net, {"0": 0.5}, calib=x)
+    with torch.no_grad():
+        y = pruned[0](x)  # the pruned conv's output: what BN now normalises
+    assert torch.allclose(pruned[1].running_mean, y.mean(dim=(0, 2, 3)), atol=1e-5)
+    assert not pruned.training and pruned[1].momentum == net[1].momentum
+    assert torch.equal(net[1].running_mean, torch.zeros(4))  # the original is untouched
+    assert torch.equal(pruned[0].weight[~masks["0"].mask], torch.zeros(int((~masks["0"].mask).sum())))

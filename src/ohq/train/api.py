@@ -22,6 +22,7 @@ from ohq.errors import OhqError
 from ohq.io import write_atomic
 from ohq.quant import Plan, QuantModel, fold_bn, quantize
 from ohq.quant.graphops import LAYERS
+from ohq.quant.prune import apply_masks
 from ohq.train import ddp
 from ohq.train.loop import StepCallback, TrainConfig, run_steps, steps_per_epoch
 from ohq.train.methods import get_method
@@ -50,12 +51,15 @@ def qat(model: nn.Module, plan: Plan, data: TensorDataset, *, epochs: float = 1.
         progressive: list[int] | None = None, calib: Tensor | None = None, lr: float = 2e-3,
         batch_size: int = 128, seed: int = 0, checkpoint: str | Path | None = None,
         resume: bool = False, on_step: StepCallback | None = None,
-        on_stage: Callable[[int, int, Plan], None] | None = None) -> QuantModel:
+        on_stage: Callable[[int, int, Plan], None] | None = None,
+        masks: dict[str, Tensor] | None = None) -> QuantModel:
     """Quantization-aware training of `model` (float, or a PTQ QuantModel to start from) at `plan`.
 
     `progressive` lists stage bit-widths (LHA, e.g. [8, 6, 4]); the epochs are split evenly over
     the stages. `checkpoint` is written atomically (rank 0) after every epoch and stage;
     `resume` continues from it. Under torchrun each rank trains its shard (see `ohq.train.ddp`).
+    `masks` ({layer: keep-mask}, e.g. from `ohq.quant.prune.prune_model`) prunes the model first
+    (BN statistics re-measured on `calib`) and keeps the pruned weights exactly zero in training.
     """
     cfg = TrainConfig(epochs, lr, batch_size, seed)
     meth = get_method(method)
@@ -67,6 +71,9 @@ def qat(model: nn.Module, plan: Plan, data: TensorDataset, *, epochs: float = 1.
     names = list(start_q.specs) if start_q is not None else [n for n, _ in layer_names(model)]
     plan.resolve(names)  # a plan naming a missing layer fails here, before any work
     calib = calibration(data) if calib is None else calib
+    if masks:  # pruned as `ohq.codesign` prunes for PTQ: BN statistics re-measured on calib
+        _check_masks(masks, names)
+        model = model if start_q is not None else apply_masks(model, masks, calib)
     plans = stage_plans(plan, progressive, names) if progressive else [plan]
     per_epoch = steps_per_epoch(data, cfg)
     total = max(int(round(epochs * per_epoch)), len(plans))
@@ -74,6 +81,8 @@ def qat(model: nn.Module, plan: Plan, data: TensorDataset, *, epochs: float = 1.
     fingerprint = {"layers": [[n, list(s)] for n, s in _shapes(model, start_q)], "plan": plan.to_dict(),
                    "method": method, "stages": [p.to_dict() for p in plans], "steps": total,
                    "train": len(data), "batch_size": batch_size, "seed": seed, "lr": lr}
+    if masks:
+        fingerprint["masks"] = {n: int(m.sum()) for n, m in sorted(masks.items())}
     state = load_checkpoint(checkpoint, fingerprint) if resume else None
     folded = None if start_q is not None else fold_bn(model)
     first_stage = 0 if state is None else state["stage"]
@@ -85,7 +94,7 @@ def qat(model: nn.Module, plan: Plan, data: TensorDataset, *, epochs: float = 1.
         resumed = state if state is not None and state["stage"] == k else None
         if resumed is not None and resumed.get("float") is not None and folded is not None:
             _load_float(folded, resumed["float"])  # a checkpoint taken between two stages
-        net = QatNet(start_q if start_q is not None else quantize(folded, plans[k], calib), meth)
+        net = QatNet(start_q if start_q is not None else quantize(folded, plans[k], calib), meth, masks)
         if resumed is not None and resumed.get("net") is not None:
             net.load_state_dict(resumed["net"])
         first = resumed["step"] if resumed is not None else bounds[k]
@@ -100,6 +109,12 @@ def qat(model: nn.Module, plan: Plan, data: TensorDataset, *, epochs: float = 1.
     qmodel = net.to_quant_model()
     qmodel.qat_state_ = {"method": method, "plan": plan.to_dict(), "state": net.state_dict()}
     return qmodel
+
+
+def _check_masks(masks: dict[str, Tensor], names: list[str]) -> None:
+    unknown = sorted(set(masks) - set(names))
+    if unknown:
+        raise OhqError(f"pruning masks name layers the model does not have: {', '.join(unknown)}")
 
 
 def load_trained(model: nn.Module, doc: dict, calib: Tensor) -> QuantModel:

@@ -13,6 +13,9 @@ shared by a producer, the ReLU after it and its readers, so they share A). `to_q
 writes the trained weights and the quantizers' new `QParams` back into the original modules
 (`QuantLayer.requantize`, `QOp.set_qparams`): the result is an ordinary QuantModel whose integer
 engine agrees with its fake-quant forward bit for bit, and which exports like a PTQ one.
+
+`masks` (layer → keep-mask, from `ohq.quant.prune`) keeps pruned weights at zero: the forward
+uses weight × mask, so a pruned weight gets no gradient and, starting at zero, Adam never moves it.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, fx, nn
 
+from ohq.errors import OhqError
 from ohq.quant.dyadic import QParams
 from ohq.quant.layers import QuantLayer
 from ohq.quant.qmodel import QuantModel
@@ -35,7 +39,7 @@ class TrainLayer(nn.Module):
     """A QuantLayer's training form: float weight and bias, weight quantizer, activation quantizers."""
 
     def __init__(self, layer: QuantLayer, wq: nn.Module | None, a_in: ActQuant | None,
-                 a_out: ActQuant | None) -> None:
+                 a_out: ActQuant | None, mask: Tensor | None = None) -> None:
         super().__init__()
         self.orig = [layer]  # a list: not a registered submodule (its buffers are not trained)
         self.weight = nn.Parameter(layer.weight.detach().clone())
@@ -43,11 +47,20 @@ class TrainLayer(nn.Module):
         self.bias = nn.Parameter(layer.bias.detach().clone(), requires_grad=layer.has_bias)
         self.wq, self.a_in, self.a_out = wq, a_in, a_out
         self.conv_args = layer.conv_args if layer.is_conv else None
+        # pruning keep-mask: a plain attribute, not state (the weights it zeroes stay zero)
+        self.mask = None if mask is None else mask.to(self.weight.dtype)
+        if self.mask is not None:
+            with torch.no_grad():
+                self.weight.mul_(self.mask)  # pruned weights start at zero, so they stay there
+
+    def masked_weight(self) -> Tensor:
+        return self.weight if self.mask is None else self.weight * self.mask
 
     def forward(self, x: Tensor) -> Tensor:
         if self.a_in is not None:
             x = self.a_in(x)
-        w = self.weight if self.wq is None else self.wq(self.weight)
+        w = self.masked_weight()
+        w = w if self.wq is None else self.wq(w)
         b = self.bias
         y = F.conv2d(x, w, b, **self.conv_args) if self.conv_args is not None else F.linear(x, w, b)
         return y if self.a_out is None else self.a_out(y)
@@ -76,8 +89,9 @@ class TrainOp(nn.Module):
 class QatNet(nn.Module):
     """The trainable copy of `qmodel` for `method`; `to_quant_model()` gives the trained QuantModel."""
 
-    def __init__(self, qmodel: QuantModel, method: Method) -> None:
+    def __init__(self, qmodel: QuantModel, method: Method, masks: dict[str, Tensor] | None = None) -> None:
         super().__init__()
+        masks = masks or {}
         self.plan, self.specs = qmodel.plan, dict(qmodel.specs)
         gm = copy.deepcopy(qmodel.graph_module)
         quant: dict[int, ActQuant] = {}
@@ -93,7 +107,7 @@ class QatNet(nn.Module):
             if isinstance(mod, QuantLayer):
                 wq = None if mod.w_bits is None else method.weight_quant(mod.spec, mod.weight)
                 a_in = None if mod.inp is None or mod.inp is mod.src else act(mod.inp)
-                new: nn.Module = TrainLayer(mod, wq, a_in, act(mod.out))
+                new: nn.Module = TrainLayer(mod, wq, a_in, act(mod.out), _mask(masks, target, mod.weight))
             else:
                 for p in mod.ins:
                     act(p)
@@ -107,7 +121,7 @@ class QatNet(nn.Module):
 
     def float_weights(self) -> dict[str, tuple[Tensor, Tensor]]:
         """Layer name → (trained float weight, bias) of the BN-folded model."""
-        return {t: (m.weight.detach().clone(), m.bias.detach().clone())
+        return {t: (m.masked_weight().detach().clone(), m.bias.detach().clone())
                 for t, m in self.gm.named_modules() if isinstance(m, TrainLayer)}
 
     @torch.no_grad()
@@ -122,8 +136,9 @@ class QatNet(nn.Module):
         for target, mod in list(net.gm.named_modules()):
             if isinstance(mod, TrainLayer):
                 layer = mod.orig[0]
-                codes, step = (None, None) if mod.wq is None else mod.wq.export(mod.weight)
-                layer.requantize(mod.weight, mod.bias, new(layer.src), new(layer.inp), new(layer.out),
+                w = mod.masked_weight()
+                codes, step = (None, None) if mod.wq is None else mod.wq.export(w)
+                layer.requantize(w, mod.bias, new(layer.src), new(layer.inp), new(layer.out),
                                  codes, step)
                 _set_module(net.gm, target, layer)
             elif isinstance(mod, TrainOp):
@@ -138,6 +153,17 @@ def _wrapped(gm: fx.GraphModule) -> list[tuple[str, nn.Module]]:
     modules = dict(gm.named_modules())
     return [(n.target, modules[n.target]) for n in gm.graph.nodes
             if n.op == "call_module" and isinstance(modules[n.target], QuantLayer | QOp)]
+
+
+def _mask(masks: dict[str, Tensor], name: str, weight: Tensor) -> Tensor | None:
+    """Layer `name`'s keep-mask, checked against its weight; None when the layer is not pruned."""
+    if name not in masks:
+        return None
+    mask = masks[name]
+    if tuple(mask.shape) != tuple(weight.shape):
+        raise OhqError(f"the pruning mask of layer {name!r} has shape {tuple(mask.shape)}, "
+                       f"its weight {tuple(weight.shape)}")
+    return mask.detach().bool()
 
 
 def _set_module(gm: fx.GraphModule, target: str, module: nn.Module) -> None:
