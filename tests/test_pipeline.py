@@ -23,6 +23,9 @@ def test_pipeline_meets_its_budget_and_reports_every_layer(result):
     assert set(result.seconds) >= {"graph", "data", "sensitivity", "hardware", "search", "quantize", "evaluate"}
     # The quantized model really has the bits the ILP chose.
     assert {n: s.w_bits for n, s in result.qmodel.specs.items()} == {r.name: r.bits for r in result.layers}
+    # the default sensitivity (qmqe) measured its predicted damage on test images for the report
+    damage = result.extra["damage"]
+    assert damage["bits"] == [4] and np.shape(damage["measured"]) == (len(result.layers), 1)
 
 
 def test_size_ratio_reproduces_the_paper_limit(result):

@@ -177,7 +177,7 @@ def run_pipeline(req: Request | str | nn.Module, reporter: Reporter | None = Non
                               calib=prep.calib, seed=req.seed, masks=keep)
         nets = nets[:2] + [("mixed_ptq", nets[2][1]), ("mixed", qmodel)]
     top1: dict[str, float | None] = {"fp32": None, "int8": None, "mixed": None}
-    masked = None
+    masked = damage = None
     if prep.test is not None:
         with stage("evaluate", len(nets)):
             for i, (key, net) in enumerate(nets):
@@ -189,6 +189,13 @@ def run_pipeline(req: Request | str | nn.Module, reporter: Reporter | None = Non
                 rep.advance(0, 1, f"{len(prep.graph.layers)} layers × {method.n_masks} masks × {n_test} images")
                 subset = slice(0, n_test)
                 masked = method.masked_top1(prep.test.x[subset], prep.test.y[subset])
+        elif req.masked_top1 and hasattr(method, "measured_drop"):  # qmqe: predicted vs measured damage
+            from ohq.sensitivity.damage import damage_check
+
+            n_test = min(len(prep.test), 1000)
+            with stage("measured damage", 1):
+                rep.advance(0, 1, f"{len(prep.graph.layers)} layers × their candidate bits × {n_test} images")
+                damage = damage_check(method, prep.test.x[:n_test], prep.test.y[:n_test])
     warnings = _data_warnings(prep, top1["fp32"])
     rows = layer_rows(alloc, req.scheme, masked)
     totals = {"int8": prep.totals(8), "mixed": prep.totals(alloc.configs_)}
@@ -197,7 +204,8 @@ def run_pipeline(req: Request | str | nn.Module, reporter: Reporter | None = Non
     return PipelineResult(
         req, prep.name, prep.shape, prep.source, None if prep.test is None else prep.test.name, rows,
         alloc.budgets_, alloc.allocation_.solve_ms, alloc.plan_, qmodel, prep.calib, top1, totals, seconds,
-        {"sensitivity_seconds": method.seconds_, "warnings": warnings, **alloc.allocation_.extra},
+        {"sensitivity_seconds": method.seconds_, "warnings": warnings, **alloc.allocation_.extra,
+         **({"damage": damage} if damage else {})},
     )
 
 

@@ -29,6 +29,8 @@ FIGURES = (  # file name, caption
     ("cycles_vs_params.png", "Cycles per layer at the chosen bits and at the reference bits; parameters"),
     ("energy_vs_params.png", "Energy per layer at the chosen bits and at the reference bits; parameters"),
     ("pareto.png", "Accuracy vs size; latency as marker colour and size"),
+    ("damage.png", "Predicted vs measured top-1 drop of quantizing each layer alone to each candidate "
+                   "bit-width (prediction: the sensitivity's damage, calibrated on its samples)"),
 )
 CSS = """
 body { font-family: system-ui, -apple-system, 'Segoe UI', sans-serif; margin: 2em auto;
@@ -149,6 +151,10 @@ def render_figures(result, pareto_points: Sequence[dict[str, Any]] | None = None
         "cycles_vs_params.png": plots.png_bytes(plots.cost_figure(result, "cycles")),
         "energy_vs_params.png": plots.png_bytes(plots.cost_figure(result, "energy")),
     }
+    if result.extra.get("damage"):  # measured by the pipeline (qmqe's suffix re-runs on test images)
+        from ohq.sensitivity.plot import damage_check_figure
+
+        images["damage.png"] = plots.png_bytes(damage_check_figure(result.extra["damage"], result.model_name))
     if pareto_points is not None:
         images["pareto.png"] = plots.png_bytes(plots.pareto_figure(pareto_points))
     return images
