@@ -32,12 +32,12 @@ ILP = (  # label, sensitivity method, objective
 )
 
 
-def run(model: str, bits: tuple[int, ...], ratios, n_test: int) -> None:
-    prep = prepare(Request(model, data="mnist", bits=bits, size_ratio=ratios[0]))
+def run(model: str, bits: tuple[int, ...], ratios, n_test: int, samples: int = 32) -> None:
+    prep = prepare(Request(model, data="mnist", bits=bits, size_ratio=ratios[0], samples=samples))
     t = prep.test
     prep.test = LabeledData(t.x[:n_test], t.y[:n_test], t.name, t.split, t.num_classes)
     fitted = {m: prep.sensitivity(m) for m in {row[1] for row in ILP}}
-    print(f"\n### {model}, bits {{{','.join(map(str, bits))}}} (top-1 % on {n_test} test images; "
+    print(f"\n### {model}, bits {{{','.join(map(str, bits))}}} ({samples} sensitivity samples; top-1 % on {n_test} test images; "
           "size used / budget)\n")
     print("| allocation | " + " | ".join(f"r = {r:g}" for r in ratios) + " |")
     print("|---|" + "---|" * len(ratios))
@@ -71,13 +71,14 @@ def main() -> None:
     parser.add_argument("--ratios", default="0.25,0.5,0.75")
     parser.add_argument("--bits", default="2348,48", help="candidate sets, digits per set")
     parser.add_argument("--test", type=int, default=2000)
+    parser.add_argument("--samples", type=int, default=32, help="sensitivity samples (every method)")
     args = parser.parse_args()
     torch.set_num_threads(1)
     ratios = tuple(float(r) for r in args.ratios.split(","))
     for model in args.models.split(","):
         for bits in (tuple(int(c) for c in s) for s in args.bits.split(",")):
             start = time.perf_counter()
-            run(model, bits, ratios, args.test)
+            run(model, bits, ratios, args.test, args.samples)
             print(f"({time.perf_counter() - start:.0f} s)")
 
 

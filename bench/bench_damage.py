@@ -41,6 +41,7 @@ METHODS = (  # label, registered name, parameters (qmqe gets the scheme it predi
     ("layerwise (4 bits)", "layerwise", {}),
     ("hessian (4 bits)", "hessian", {}),
     ("qmqe α=1", "qmqe", {}),
+    ("qmqe α=1, top-1 loss", "qmqe", {"score": "top1"}),
     ("qmqe α=0.5, 2 masks", "qmqe", {"alpha": 0.5, "n_masks": 2}),
 )
 PLOTTED = 4  # qmqe α=1, the default
@@ -53,23 +54,38 @@ def load(name: str):
 
 
 @torch.no_grad()
+def correct(net, x, y) -> np.ndarray:
+    """Per test image: 1 where `net` is right."""
+    return np.concatenate([(net(x[i:i + 500]).argmax(1) == y[i:i + 500]).double().numpy() for i in range(0, len(x), 500)])
+
+
 def top1(net, x, y) -> float:
-    return float(sum(int((net(x[i:i + 500]).argmax(1) == y[i:i + 500]).sum()) for i in range(0, len(x), 500)) / len(x))
+    return float(correct(net, x, y).mean())
 
 
-def truth(model, names, calib, x, y, cases=CASES) -> dict[str, list[float]]:
-    """Top-1 drop per layer for each (bits, scheme) case, vs the W8A8 model."""
-    int8 = top1(quantize(model, Plan(QuantSpec(8, 8)), calib).to_integer(), x, y)
-    out = {}
+def truth(model, names, calib, x, y, cases=CASES, known: dict | None = None) -> dict[str, list[float]]:
+    """Top-1 drop per layer for each (bits, scheme) case, vs the W8A8 model (`known`: cases already measured)."""
+    out = dict(known or {})
+    ok8 = correct(quantize(model, Plan(QuantSpec(8, 8)), calib).to_integer(), x, y)
+    out["int8"] = float(ok8.mean())
     for b, scheme in cases:
-        drops = []
+        if f"{b}/{scheme}" in out:
+            continue
+        drops, halves = [], []
         for name in names:
             qm = quantize(model, Plan(QuantSpec(8, 8), {name: QuantSpec(b, b, scheme)}), calib)
-            net = qm if qm.integer_problems() else qm.to_integer()
-            drops.append(int8 - top1(net, x, y))
+            lost = ok8 - correct(qm if qm.integer_problems() else qm.to_integer(), x, y)
+            drops.append(float(lost.mean()))
+            halves.append([float(lost[0::2].mean()), float(lost[1::2].mean())])
         out[f"{b}/{scheme}"] = drops
-    out["int8"] = int8
+        out[f"{b}/{scheme}/halves"] = halves  # even / odd test images: how far the truth ranks itself
     return out
+
+
+def split_half(real: dict, case: str) -> float:
+    """Spearman between the truth on even and on odd test images (nan where not measured)."""
+    halves = np.asarray(real.get(f"{case}/halves", []))
+    return correlations(halves[:, 0], halves[:, 1])[0] if len(halves) else float("nan")
 
 
 def correlations(pred, real) -> tuple[float, float]:
@@ -78,19 +94,17 @@ def correlations(pred, real) -> tuple[float, float]:
     return float(spearmanr(pred, real).statistic), float(kendalltau(pred, real).statistic)
 
 
-def measure(name: str, n_test: int, cache: dict, cases=CASES) -> dict:
+def measure(name: str, n_test: int, cache: dict, cases=CASES, methods=METHODS) -> dict:
     model, data = load(name)
     train, test = load_dataset(data, "train"), load_dataset(data, "test")
     order = torch.randperm(len(train), generator=torch.Generator().manual_seed(0))
     x32, calib = train.x[order[:32]], train.x[order[:256]]
     x, y = test.x[:n_test], test.y[:n_test]
     names = get_method("layerwise").fit(model, x32[:2]).layer_names_
-    key = f"{name}/{n_test}/" + ",".join(f"{b}{s}" for b, s in cases)
-    if key not in cache:
-        cache[key] = truth(model, names, calib, x, y, cases)
-    real = cache[key]
+    key = f"{name}/{n_test}"  # one entry per model and test size, one list per case
+    cache[key] = real = truth(model, names, calib, x, y, cases, cache.get(key))
     rows, points = {}, []
-    for label, method, params in METHODS:
+    for label, method, params in methods:
         fits = {}
         for b, scheme in cases:
             if method == "qmqe" and scheme not in fits:
@@ -103,7 +117,8 @@ def measure(name: str, n_test: int, cache: dict, cases=CASES) -> dict:
                 scale = fit_drop_scale(est.damage_, est.flips_)
                 points.append((kl_to_drop(pred, scale), real[f"{b}/{scheme}"], f"{b} bits {scheme}"))
         rows[label]["seconds"] = sum(e.seconds_ for e in {id(e): e for e in fits.values()}.values())
-    return {"layers": len(names), "int8": real["int8"], "mean_drop": {c: float(np.mean(real[c])) for c in real if c != "int8"},
+    return {"layers": len(names), "int8": real["int8"], "mean_drop": {c: float(np.mean(real[c])) for c in real if c.count("/") == 1},
+            "split_half": {f"{b}/{s}": split_half(real, f"{b}/{s}") for b, s in cases},
             "rows": rows, "points": points}
 
 
@@ -112,6 +127,7 @@ def main() -> None:
     parser.add_argument("--models", default=",".join(MODELS))
     parser.add_argument("--test", type=int, default=2000, help="test samples for the truth")
     parser.add_argument("--cases", default=",".join(f"{b}/{s}" for b, s in CASES), help="e.g. 2/uniform,3/pot")
+    parser.add_argument("--methods", help="row labels to fit, separated by ';' (default: all)")
     parser.add_argument("--cache", type=Path, help="JSON file that keeps the measured truth between runs")
     parser.add_argument("--plot", type=Path, help="folder for predicted-vs-measured PNGs (the default method)")
     args = parser.parse_args()
@@ -121,7 +137,8 @@ def main() -> None:
     cols = [f"{b}/{s}" for b, s in cases]
     for name in args.models.split(","):
         start = time.perf_counter()
-        res = measure(name, args.test, cache, cases)
+        chosen = METHODS if not args.methods else [m for m in METHODS if m[0] in args.methods.split(";")]
+        res = measure(name, args.test, cache, cases, chosen)
         if args.cache:
             args.cache.write_text(json.dumps(cache))
         if args.plot:
@@ -134,6 +151,7 @@ def main() -> None:
               f"mean drop % {drops}; {time.perf_counter() - start:.0f} s)\n")
         print("| method | " + " | ".join(f"ρ / τ {c}" for c in cols) + " | fit s |")
         print("|---|" + "---|" * (len(cols) + 1))
+        print("| truth: even vs odd test images (ρ) | " + " | ".join(f"{res['split_half'][c]:+.2f}" for c in cols) + " | |")
         for label, row in res["rows"].items():
             cells = " | ".join(f"{row[c][0]:+.2f} / {row[c][1]:+.2f}" for c in cols)
             print(f"| {label} | {cells} | {row['seconds']:.1f} |", flush=True)

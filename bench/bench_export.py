@@ -7,6 +7,7 @@ default. Besides the logits it compares the codes of the last layer's input (che
 many differ, by how much, and what of the logit difference they leave unexplained.
 --speed: onnx-qdq vs the FP32 ONNX model (torch.onnx of the float model) in onnxruntime, one
 intra-op thread, median seconds per batch of 256 and per single image, side by side.
+--hls4ml N: hls4ml's C simulation (po2 / float pytorch route, QONNX route) vs ohq on N images.
 Run: python bench/bench_export.py [--models mnist_cnn,mnist_resnet] [--qonnx-samples 500] [--speed]
 """
 
@@ -31,6 +32,7 @@ from ohq.export.check import (
 )
 from ohq.export.onnx_qdq import session_config, to_qdq
 from ohq.export.qonnx import to_qonnx
+from ohq.io import cache_root
 from ohq.models import load_model
 from ohq.models.shipped import SHIPPED, weights_dir
 from ohq.quant import Plan, QuantSpec, quantize
@@ -81,34 +83,43 @@ def print_speed(rows: list[dict]) -> None:
                   f"{r[f'u8s8_ratio_{size}']:.2f}× |")
 
 
-def hls4ml_rows(name: str, net, calib, test, n: int, cache: str) -> list[dict]:
-    """hls4ml's C simulation of `ohq export --format hls4ml` vs ohq's integer engine (W8A8), with
-    fitted and with power-of-two scales, on the first n test images."""
+def hls4ml_rows(name: str, net, calib, test, n: int, cache: str, routes: list[str]) -> list[dict]:
+    """hls4ml's C simulation vs ohq's integer engine (W8A8) on the first n test images, per route:
+    po2 / float: `ohq export --format hls4ml` (convert_from_pytorch_model) with power-of-two or
+    fitted scales; qonnx: `ohq export --format qonnx` through convert_from_onnx_model (fitted)."""
     import tempfile
 
     from ohq.export import export
-    from ohq.export.hls_sim import hls4ml_compiled, hls4ml_logits
+    from ohq.export.hls_sim import (
+        hls4ml_compiled,
+        hls4ml_from_qonnx,
+        hls4ml_logits,
+        hls4ml_qonnx_logits,
+    )
 
     rows = []
     shape = SHIPPED[name].input_shape
-    for scale in ("po2", "float"):
-        q = quantize(net, Plan(QuantSpec(8, 8, scale=scale)), calib)
-        with tempfile.TemporaryDirectory() as tmp:
-            export(q, "hls4ml", f"{tmp}/hls", input_shape=shape)
-            hls, compile_s = hls4ml_compiled(f"{tmp}/hls", cache)
-        x = test.x[:n]
+    x = test.x[:n]
+    for route in routes:
+        q = quantize(net, Plan(QuantSpec(8, 8, scale="po2" if route == "po2" else "float")), calib)
+        if route == "qonnx":
+            hls, compile_s = hls4ml_from_qonnx(to_qonnx(q, shape), cache)
+        else:
+            with tempfile.TemporaryDirectory() as tmp:
+                export(q, "hls4ml", f"{tmp}/hls", input_shape=shape)
+                hls, compile_s = hls4ml_compiled(f"{tmp}/hls", cache)
         t0 = time.perf_counter()
-        got = hls4ml_logits(hls, q, x)
+        got = hls4ml_qonnx_logits(hls, q, x) if route == "qonnx" else hls4ml_logits(hls, q, x)
         predict_s = time.perf_counter() - t0
         with torch.no_grad():
             ref = q.to_integer()(x).to(torch.float64)
-            top1 = float((ref.argmax(1) == test.y[:n]).double().mean())
-        rows.append({"model": name, "scale": scale, "samples": n, "compile_s": round(compile_s, 1),
+        rows.append({"model": name, "route": route, "samples": n, "compile_s": round(compile_s, 1),
                      "predict_s": round(predict_s, 1), "bit_exact": float((got == ref).all(1).double().mean()),
                      "argmax_agreement": float((got.argmax(1) == ref.argmax(1)).double().mean()),
-                     "max_abs_diff": float((got - ref).abs().max()), "ohq_top1": top1,
+                     "max_abs_diff": float((got - ref).abs().max()),
+                     "ohq_top1": float((ref.argmax(1) == test.y[:n]).double().mean()),
                      "hls4ml_top1": float((got.argmax(1) == test.y[:n]).double().mean())})
-        print(f"# hls4ml {name} {scale}: {rows[-1]}", flush=True)
+        print(f"# hls4ml {name} {route}: {rows[-1]}", flush=True)
     return rows
 
 
@@ -120,7 +131,8 @@ def main() -> None:
     ap.add_argument("--speed", action="store_true", help="only the onnx-qdq vs FP32 speed table (W8A8)")
     ap.add_argument("--hls4ml", type=int, default=0, metavar="N",
                     help="only hls4ml's C simulation vs ohq on N test images (W8A8, po2 and float scales)")
-    ap.add_argument("--hls4ml-cache", default=".hls4ml_cache", help="compiled hls4ml projects")
+    ap.add_argument("--hls4ml-routes", default="po2,float,qonnx", help="po2, float (pytorch) and qonnx")
+    ap.add_argument("--hls4ml-cache", default=None, help="compiled hls4ml projects (default: ohq's cache)")
     args = ap.parse_args()
     train, test = load_dataset("mnist", "train"), load_dataset("mnist", "test")
     calib = train.x[torch.randperm(len(train), generator=torch.Generator().manual_seed(0))[:256]]
@@ -132,7 +144,8 @@ def main() -> None:
         net = load_model(name).model.eval()
         shape = SHIPPED[name].input_shape
         if args.hls4ml:
-            rows += hls4ml_rows(name, net, calib, test, args.hls4ml, args.hls4ml_cache)
+            cache = args.hls4ml_cache or str(cache_root() / "hls4ml")
+            rows += hls4ml_rows(name, net, calib, test, args.hls4ml, cache, args.hls4ml_routes.split(","))
             continue
         if args.speed:
             rows.append(speed(name, net, quantize(net, Plan(QuantSpec(8, 8)), calib), shape, test.x))

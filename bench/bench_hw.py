@@ -3,7 +3,7 @@
 1. INT8 latency on xc7z020 against the OHQ paper (Table 1), one parameter set.
 2. INT4 / INT8 and mixed 4/8 / INT8 latency ratios (mixed: the largest layers, half the weights,
    at 4 bits, as a size-constrained ILP tends to choose).
-3. PoT on the SVPE vs the 16-bit MAC VPE, AlexNet with 3-bit weights on zcu102 (n-BQ-NN: 2.9x).
+3. PoT on the SVPE vs the 16-bit MAC array at an equal DSP budget, AlexNet W3A16 on zcu102 (n-BQ-NN: 2.9x).
 4. Balanced SP2 share rho per device; layer-wise PR cost of the mixed ResNet-18 plan.
 5. How long the model takes: ResNet-50, every layer at six bit-widths.
 """
@@ -14,19 +14,8 @@ import time
 
 from ohq.graph import LayerGraph
 from ohq.hw import balanced_sp2_share, cost_table, estimate, get_device, list_devices, pr_schedule
-from ohq.hw.accelerator import vpe_macs_per_cycle
-from ohq.hw.cost import layer_cost
-from ohq.hw.fidelity import fidelity_table, reference, zoo_graph
-from ohq.quant.resource import Resource
-
-
-def half_params_at_4(graph: LayerGraph) -> dict:
-    """4 bits for the largest layers until half the weights are 4-bit, 8 bits elsewhere."""
-    plan, acc = {}, 0
-    for layer in sorted(graph.layers, key=lambda x: -x.params):
-        plan[layer.name] = 4 if acc < graph.total_params / 2 else 8
-        acc += layer.params if plan[layer.name] == 4 else 0
-    return plan
+from ohq.hw.fidelity import fidelity_table, reference, svpe_comparison, zoo_graph
+from ohq.hw.uncertainty import half_params_at_4
 
 
 def cycle_aware_plan(graph: LayerGraph, size_mib: float) -> dict:
@@ -67,13 +56,12 @@ def main() -> None:
     print("   half@4: largest layers at 4 bits up to half the weights; at paper size: cycle-aware "
           "greedy 4/8 plan within the paper's mixed model size (Table 1)")
 
-    dev = get_device("zcu102")
-    alex = zoo_graph("alexnet")
-    vpe = sum(layer_cost(x, 16, 16, "uniform", Resource.DSP, dev, vpe_macs_per_cycle(16, dev)).latency_ms
-              for x in alex.layers)
-    svpe = sum(layer_cost(x, 3, 16, "pot", Resource.SHIFT, dev).latency_ms for x in alex.layers)
-    print("\n3. AlexNet on zcu102: 16-bit MAC VPE vs 3-bit PoT weights on the SVPE (16-bit activations)")
-    print(f"   VPE {vpe:.2f} ms, SVPE {svpe:.2f} ms: {vpe / svpe:.2f}x faster (n-BQ-NN measured 2.9x)")
+    c = svpe_comparison("zcu102", "alexnet")
+    print("\n3. AlexNet on zcu102, equal DSP budget: W16A16 on the DSP MAC array vs W3A16 PoT on the SVPE")
+    print(f"   MAC array {c.mac_ms:.2f} ms, SVPE {c.svpe_ms:.2f} ms: {c.speedup:.2f}x faster "
+          f"(n-BQ-NN measured 2.9x); = ohq hw -m alexnet --device zcu102 --scheme uniform --bits 16 / "
+          f"--scheme pot --bits 3 --a-bits 16")
+    print(f"   against n-BQ-NN's VPE (k^2 + k DSPs per k^2 MACs): {c.vpe_ms:.2f} ms, {c.speedup_vs_vpe:.2f}x")
 
     print("\n4. Balanced SP2 row share rho = P_LUT / (P_LUT + P_DSP), W4A8")
     for part in list_devices():

@@ -6,7 +6,12 @@
    per (scheme, w_bits, a_bits), RTL vs the integer engine (values that differ);
 2. the rtl probe on each shipped model at INT8: time to probe, simulator cycles/s, and the
    per-step relative error of the analytical model (fpga-model) against the RTL counters;
-3. (--synth) yosys synth_xilinx of the 8-lane tree per configuration vs the old formulas.
+3. (--synth) yosys synth_xilinx of the 8-lane tree per configuration vs the old formulas;
+4. (--referee) the referee: distinct layers of the shipped models and sampled layers of
+   ResNet-18/50, MobileNetV2/V3-Large at 224 through the RTL at INT8 and INT4 (192 lanes); the
+   non-compute constants fitted on TRAIN and the per-step error on the held-out networks; the
+   bit-width check; the INT8 re-check against the paper with the one parameter set; the spread of
+   INT4/INT8 and mixed/INT8 across the parameter sets that fit.
 """
 
 from __future__ import annotations
@@ -49,22 +54,28 @@ def bitexact() -> None:
 
 
 def referee(device: str, models: list[str]) -> None:
+    """The rtl probe on each shipped model at W4A4 and W8A8 (what `ohq quantize --probe rtl` asks):
+    probe time, simulator speed, and the fpga-model's per-step error against the RTL."""
     dev = get_device(device)
-    print("\n| model | layers | probe s | RTL Mcycles | " + " | ".join(f"{k} err" for k in STEPS) + " | total err |")
-    print("|---|---|---|---|" + "---|" * (len(STEPS) + 1))
+    print("\n| model | layers | probe s (4 and 8 bit) | sim s | cycles/s | bits | " +
+          " | ".join(f"{k} err" for k in STEPS) + " | total err |")
+    print("|---|---|---|---|---|---|" + "---|" * (len(STEPS) + 1))
     for name in models:
         loaded = load_model(name)
         graph = layer_graph(loaded.model, loaded.input_shape)
-        t0 = time.perf_counter()
         probe = get_probe("rtl")
-        rtl = estimate(graph, dev, 8, probe)
+        t0 = time.perf_counter()
+        rtl = {b: estimate(graph, dev, b, probe) for b in (4, 8)}
         secs = time.perf_counter() - t0
-        ana = estimate(graph, dev, 8)
-        sums = {k: [sum(lc.cycles[k] for lc in r.layers) for r in (rtl, ana)] for k in list(STEPS) + ["total"]}
-        errs = [f"{100 * (a - r) / r:+.0f} %" for r, a in sums.values()]
-        print(f"| {name} | {len(graph.layers)} | {secs:.1f} | {sums['total'][0] / 1e6:.3f} | " + " | ".join(errs) + " |")
-        print(f"  sim {probe.sim_seconds:.2f} s, {sums['total'][0] / max(probe.sim_seconds, 1e-9):,.0f} cycles/s; "
-              f"sampled layers: {probe.sampled}")
+        cyc = sum(r.total["cycles"] for r in rtl.values())
+        for b in (8, 4):
+            ana = estimate(graph, dev, b)
+            sums = {k: [sum(lc.cycles[k] for lc in r.layers) for r in (rtl[b], ana)] for k in [*STEPS, "total"]}
+            errs = [f"{100 * (a - r) / r:+.0f} %" for r, a in sums.values()]
+            print(f"| {name} | {len(graph.layers)} | {secs:.1f} | {probe.sim_seconds:.1f} | "
+                  f"{cyc / max(probe.sim_seconds, 1e-9):,.0f} | W{b}A{b} | " + " | ".join(errs) + " |")
+        if probe.sampled:
+            print(f"  sampled layers: {probe.sampled}")
 
 
 def synth() -> None:
@@ -85,18 +96,98 @@ def synth() -> None:
     print(f"source: {r['source']}")
 
 
+TRAIN = ("digits_cnn", "mnist_cnn", "mnist_resnet", "mnist_mobilenet_v2", "resnet18", "mobilenet_v2")
+HELD_OUT = ("resnet50", "mobilenet_v3_large")
+
+
+def _err_row(label: str, errs: dict) -> str:
+    return f"| {label} | " + " | ".join(f"{100 * errs[k]:+.1f} %" for k in (*STEPS, "total")) + " |"
+
+
+def referee_heldout(device: str) -> dict:
+    """Fit on TRAIN, per-step error on HELD_OUT (and on TRAIN), shipped constants vs fitted."""
+    import numpy as np
+
+    from ohq.hw import calibrate as cal
+    from ohq.hw.referee import LANES, collect
+
+    dev = get_device(device)
+    t0 = time.perf_counter()
+    rows = collect((*TRAIN, *HELD_OUT), dev, (8, 4))
+    f = cal.features(rows, dev, LANES)
+    train = np.isin(f.network, TRAIN)
+    fitted = cal.fit(f, dev, train)
+    shipped = cal.shipped_params(dev)
+    print(f"\nreferee: {len(rows)} rows (distinct layer geometries x bits), {time.perf_counter() - t0:.0f} s; "
+          f"fit on {', '.join(TRAIN)}")
+    print("fitted: " + ", ".join(f"{k} = {v:g}" for k, v in fitted.items()) +
+          "; shipped: " + ", ".join(f"{k} = {v:g}" for k, v in shipped.items()))
+    print("\n| network (bits), constants | " + " | ".join(STEPS) + " | total |\n|---|" + "---|" * (len(STEPS) + 1))
+    for net in (*HELD_OUT, "TRAIN"):
+        for bits in (8, 4):
+            mask = (train if net == "TRAIN" else f.network == net) & (f.bits == bits)
+            for label, p in (("shipped", shipped), ("fitted", fitted)):
+                print(_err_row(f"{net} ({bits}b), {label}", cal.step_errors(f, cal.predict(f, dev, p), mask)))
+    pred = cal.predict(f, dev, fitted)
+    print("\nbit-width: INT4 / INT8 cycles per step, summed over all rows (RTL vs model, fitted)")
+    for k in STEPS:
+        r = [np.sum(f.count * f.rtl[k] * (f.bits == b)) for b in (4, 8)]
+        m = [np.sum(f.count * pred[k] * (f.bits == b)) for b in (4, 8)]
+        print(f"   {k:12s} RTL {r[0] / r[1]:.3f}  model {m[0] / m[1]:.3f}")
+    return fitted
+
+
+def paper_and_spread(device: str, fitted: dict) -> None:
+    """INT8 vs the paper with one parameter set, and the spread of the ratios across fitting sets.
+
+    The one set: the post-process word from the RTL fit, the DMA rate and set-up the RTL's DRAM
+    model runs with (the device's), the Img2Col gather and the per-layer invocation (no RTL
+    counterpart) fitted to the paper's four INT8 latencies.
+    """
+    from ohq.hw import uncertainty as unc
+    from ohq.hw.calibrate import shipped_params
+
+    dev = get_device(device)
+    pf = unc.paper_features(dev)
+    shipped = {**shipped_params(dev), "layer_overhead_cycles": dev.layer_overhead_cycles}
+    pp = {"postprocess_word_bits": fitted["postprocess_word_bits"]}
+    dram = {"dma_efficiency": dev.dma_efficiency, "dma_setup_cycles": dev.dma_setup_cycles}
+    one, worst = unc.best_set(pf, dev, {**pp, **dram})
+    print("\n| constants | " + " | ".join(pf.int8) + " |\n|---|" + "---|" * len(pf.int8))
+    for label, p in (("shipped", shipped), ("one set (RTL post-process + DRAM, paper gather + invocation)", one)):
+        print(f"| {label} | " + " | ".join(f"{100 * e:+.1f} %" for e in unc.int8_errors(pf, dev, p).values()) + " |")
+    print(f"one parameter set (worst {100 * worst:.1f} %): " + ", ".join(f"{k} = {v:g}" for k, v in one.items()))
+    print("\n| parameter sets | fit (±7 %) | " + " | ".join(f"{n} INT4/INT8 | {n} mixed/INT8" for n in unc.RATIO_NETS) + " |")
+    print("|---|---|" + "---|---|" * len(unc.RATIO_NETS))
+    for label, fixed in (("paper only", None), ("post-process from RTL", pp), ("post-process + DRAM from RTL", {**pp, **dram})):
+        sets, n = unc.fitting_sets(pf, dev, 0.07, fixed)
+        rr = unc.ratio_ranges(pf, dev, sets)
+        cells = " | ".join(f"{rr[x]['int4'][0]:.2f}-{rr[x]['int4'][1]:.2f} | {rr[x]['mixed'][0]:.2f}-{rr[x]['mixed'][1]:.2f}"
+                           for x in unc.RATIO_NETS)
+        print(f"| {label} | {len(sets)} of {n} | {cells} |")
+    for label, p in (("shipped", shipped), ("one set", one)):
+        rr = unc.ratio_ranges(pf, dev, [p])
+        print(f"   {label}: " + ", ".join(f"{x} INT4/INT8 {rr[x]['int4'][0]:.3f}, mixed/INT8 {rr[x]['mixed'][0]:.3f}"
+                                        for x in unc.RATIO_NETS))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--device", default="xc7z020")
     ap.add_argument("--models", default="digits_cnn,mnist_cnn,mnist_resnet,mnist_mobilenet_v2")
     ap.add_argument("--synth", action="store_true")
     ap.add_argument("--skip-bitexact", action="store_true")
+    ap.add_argument("--skip-probe", action="store_true")
+    ap.add_argument("--referee", action="store_true")
     args = ap.parse_args()
     if not args.skip_bitexact:
         bitexact()
-    referee(args.device, args.models.split(","))
+    if not args.skip_probe:
+        referee(args.device, args.models.split(","))
     if args.synth:
         synth()
+    if args.referee:
+        paper_and_spread(args.device, referee_heldout(args.device))
 
 
 if __name__ == "__main__":

@@ -1,10 +1,12 @@
-"""Adding a scheme, a probe, a sensitivity method or an export format is one registered class in
-one file: here, each toy is defined in this file alone and works through the public entry points
-(no edit anywhere else), and the registry-looping tests pick it up while it is registered."""
+"""Adding a scheme (a config class and its handler), a probe, a sensitivity method or an export
+format is one registered class in one file: here, each toy is defined in this file alone and works
+through the public entry points (no edit anywhere else: files changed to add all four = 1, this
+one), and the registry-looping tests pick it up while it is registered."""
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 
 import pytest
 import torch
@@ -15,16 +17,22 @@ from ohq.export import FORMATS, Format, export
 from ohq.hw import PROBES
 from ohq.hw.cost import layer_cost
 from ohq.hw.plan import scheme_resource
-from ohq.quant import SCHEMES, QuantSpec, Scheme
+from ohq.quant import SCHEMES, FixedPoint, QuantSpec, Scheme, SchemeConfig, handler_for
 from ohq.quant.resource import Resource
 from ohq.sensitivity import METHODS, SensitivityMethod
 
 
+@dataclass(frozen=True)
+class TernaryWeights(SchemeConfig):
+    """The config a user writes (`TernaryWeights(2)`); its handler is the scheme below."""
+
+
 class Ternary(Scheme):
-    """{-1, 0, 1}: the smallest scheme there is."""
+    """{-1, 0, 1}: the smallest scheme there is; the handler of `TernaryWeights` configs."""
 
     resource = Resource.SHIFT
     allowed_bits = (2,)
+    config = TernaryWeights
 
     def codes(self, bits: int) -> list[int]:
         self.check_bits(bits)
@@ -93,6 +101,26 @@ def test_each_toy_works_through_the_public_entry_points(toys, tmp_path):
     alloc = ohq.BitAllocator(budget=ohq.Size(ratio=0.5), sensitivity="toy-norm",
                              probe=ohq.hw.target.Target("xc7z020", "toy-double")).fit(net, x)
     assert set(alloc.bits_.values()) <= {4, 8}
+
+
+def test_the_toy_config_is_handled_by_its_scheme_everywhere_a_config_goes(toys):
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 6 * 6, 3)).eval()
+    x = torch.randn(8, 1, 8, 8)
+    assert handler_for(TernaryWeights(2)) is SCHEMES.get("toy-ternary")
+    q = ohq.quantize(net, ohq.Plan(FixedPoint(8), {"0": TernaryWeights(2, 8)}), x)  # in a plan
+    assert q.specs["0"].scheme == "toy-ternary" and q.specs["3"].scheme == "uniform"
+    alloc = ohq.BitAllocator(budget=ohq.Size(ratio=0.0), sensitivity="layerwise",  # a candidate
+                             candidates=[FixedPoint(8, 8), TernaryWeights(2, 8)]).fit(net, x)
+    assert set(alloc.configs_.values()) == {TernaryWeights(2, 8)}  # the budget allows only 2 bits
+    assert {s.scheme for s in alloc.plan_.layers.values()} == {"toy-ternary"}
+    with pytest.raises(ohq.OhqError, match="cannot have 4 bits"):
+        TernaryWeights(4)
+
+
+def test_adding_the_four_toys_touched_this_file_only():
+    toys = [cls for _, _, cls in TOYS] + [TernaryWeights]
+    assert {cls.__module__ for cls in toys} == {__name__}
 
 
 def test_registries_list_the_toys_only_while_registered(toys):

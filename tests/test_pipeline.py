@@ -23,6 +23,9 @@ def test_pipeline_meets_its_budget_and_reports_every_layer(result):
     assert set(result.seconds) >= {"graph", "data", "sensitivity", "hardware", "search", "quantize", "evaluate"}
     # The quantized model really has the bits the ILP chose.
     assert {n: s.w_bits for n, s in result.qmodel.specs.items()} == {r.name: r.bits for r in result.layers}
+    # the default sensitivity (qmqe) measured its predicted damage on test images for the report
+    damage = result.extra["damage"]
+    assert damage["bits"] == [4] and np.shape(damage["measured"]) == (len(result.layers), 1)
 
 
 def test_size_ratio_reproduces_the_paper_limit(result):
@@ -33,11 +36,11 @@ def test_size_ratio_reproduces_the_paper_limit(result):
 
 def test_min_sensitivity_under_a_latency_budget():
     req = Request("digits_cnn", data="digits", objective="min-sensitivity", bits=(2, 4, 8), samples=8,
-                  calib=32, latency_ms=0.59)
+                  calib=32, latency_ms=0.89)
     prep = prepare(req)
     method = prep.sensitivity("mqe")
     alloc, _ = prep.allocate(method, prep.budgets())
-    assert alloc.totals["latency_ms"] <= 0.59
+    assert alloc.totals["latency_ms"] <= 0.89
     looser, _ = prep.allocate(method, {"latency_ms": 10.0})
     assert all(b == 8 for b in looser.bits.values())  # no pressure: every layer keeps 8 bits
 

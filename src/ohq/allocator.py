@@ -2,7 +2,11 @@
 
 Parameters are set in `__init__` and nothing else happens there; `fit(model, x)` measures
 sensitivity on `x` and hardware cost on the target, solves the search, and returns `self`; what it
-learned ends in `_` (`plan_`, `bits_`, `allocation_`, `sensitivity_`, `table_`, `omegas_`).
+learned ends in `_` (`plan_`, `bits_`, `configs_`, `allocation_`, `sensitivity_`, `table_`, `omegas_`).
+
+Candidates are scheme configs, so one search can choose each layer's scheme as well as its bits:
+`BitAllocator(candidates=[FixedPoint(4), FixedPoint(8), PowerOfTwo(4), SP2(4)], ...)`; `bits` and
+`scheme` are the shorthand for the candidates of one scheme.
 
 >>> import torch, ohq
 >>> from torch import nn
@@ -37,7 +41,10 @@ class BitAllocator:
     sensitivity: a registered method name (`mqe`, `layerwise`, `hessian`) or an unfitted instance.
     probe: a `Target` (`FpgaModel("xc7z020")`, `HostCpu(...)`, `BoardFile(path)`).
     bits: candidate weight bit-widths. a_bits: activation bits (None: each layer's weight bits).
-    scheme: number scheme of the weights. tie_residual: layers meeting at a residual add share bits.
+    scheme: number scheme of the weights (and of plans given as one bit-width, e.g. the INT8
+    reference). candidates: scheme configs to choose from per layer, instead of `bits` of
+    `scheme` (each config keeps its own a_bits). tie_residual: layers meeting at a residual add
+    share one candidate.
     pin_first_last: bits forced on the first and last layer. search: a registered search name.
     """
 
@@ -46,8 +53,9 @@ class BitAllocator:
         sensitivity: Any = "qmqe", probe: Target = FpgaModel(), bits: tuple[int, ...] = (4, 8),  # noqa: B008
         a_bits: int | None = None, scheme: str = "uniform", tie_residual: bool = False,
         pin_first_last: int | None = None, search: str = "ilp", seed: int = 0,
-        reporter: Reporter | None = None, scale: str = "float",
+        reporter: Reporter | None = None, scale: str = "float", candidates: Any = None,
     ) -> None:
+        self.candidates = candidates
         self.scale = scale  # "po2": power-of-two scales (ohq.quant.po2)
         self.budget = budget
         self.objective = objective
@@ -71,28 +79,29 @@ class BitAllocator:
         if not graph.layers:
             raise OhqError("the model has no quantizable layers (Conv2d or Linear)")
         self.graph_ = graph
-        self.table_, self.costs_ = allocation_table(
-            model, graph, self.probe, self.candidate_bits, scheme=self.scheme, a_bits=self.a_bits
-        )
+        self.table_, self.costs_ = allocation_table(model, graph, self.probe, self.candidate_configs)
         self.sensitivity_ = self.fit_sensitivity(model, x, y)
         return self.solve(model)
 
-    def fit_sensitivity(self, model: nn.Module, x: Tensor, y: Tensor | None = None):
-        """The fitted sensitivity method (an instance given as `sensitivity` is fitted as is)."""
+    def fit_sensitivity(self, model: nn.Module, x: Tensor, y: Tensor | None = None, method: Any = None,
+                        **params: Any):
+        """The fitted sensitivity method (`method`, default `self.sensitivity`; an instance is
+        fitted as is). A method that measures each candidate itself (qmqe) is fitted once per
+        scheme of the candidates; `params` go to the method's constructor."""
+        from ohq.search.candidates import fit_per_scheme
         from ohq.sensitivity import get_method
 
-        method = self.sensitivity
-        if isinstance(method, str):
-            rep = self.reporter or Reporter()
-            params: dict[str, Any] = {"callback": lambda done, total: rep.advance(done, total)}
-            if method in ("mqe", "hessian", "qmqe"):
-                params["seed"] = self.seed
-            if get_method(method).measures_bits:  # measures damage at each candidate itself
-                params.update(candidate_bits=self.candidate_bits, scheme=self.scheme)
-            method = get_method(method, **params)
-        if getattr(method, "scores_", None) is None:
-            method.fit(model, x, y)
-        return method
+        method = self.sensitivity if method is None else method
+        if not isinstance(method, str):
+            return method if getattr(method, "scores_", None) is not None else method.fit(model, x, y)
+        rep = self.reporter or Reporter()
+        params.setdefault("callback", lambda done, total: rep.advance(done, total))
+        if method in ("mqe", "hessian", "qmqe"):
+            params.setdefault("seed", self.seed)
+        if not get_method(method).measures_bits:
+            return get_method(method, **params).fit(model, x, y)
+        return fit_per_scheme(lambda bits, scheme: get_method(method, candidate_bits=bits, scheme=scheme, **params),
+                              self.candidate_configs, lambda m: m.fit(model, x, y))
 
     def solve(self, model: nn.Module, budget: Budget | list[Budget] | None = None,
               objective: Any = None) -> BitAllocator:
@@ -102,47 +111,84 @@ class BitAllocator:
         budgets = limits(budget, self.table_)
         if getattr(objective, "needs_size_budget", False) and "size_mib" not in budgets:
             raise BudgetError("the paper objective (Eq. 11) needs a size budget: --size-mib or --size-ratio")
+        table = self.table_
+        if table.mixed and not getattr(objective, "compares_schemes", True):
+            raise OhqError(f"the {getattr(objective, 'name', 'given')} objective scores bits only, not schemes; "
+                           "with candidates of several schemes use min-sensitivity")
         names = self.graph_.names
-        problem = Problem(model, names, self.candidate_bits, self.scheme, self.sensitivity_, self.costs_)
+        problem = Problem(model, names, table.bits, self.scheme, self.sensitivity_, self.costs_,
+                          table.candidates, table.keys)
         value, self.omegas_ = objective.value(problem)
         ties = residual_ties(model, self.graph_) if self.tie_residual else []
-        pinned = {} if self.pin_first_last is None else dict.fromkeys((names[0], names[-1]), self.pin_first_last)
-        self.allocation_ = SEARCHES.get(self.search)(self.table_, value, budgets, ties=ties, pinned=pinned)
-        self.allocation_.extra.update(ties=ties, pinned=pinned)
+        pin = None if self.pin_first_last is None else self.config_of(self.pin_first_last)
+        pinned = {} if pin is None else dict.fromkeys((names[0], names[-1]), pin)
+        allocation = SEARCHES.get(self.search)(table, value, budgets, ties=ties, pinned=pinned)
+        allocation.extra.update(ties=ties, pinned={n: self.pin_first_last for n in pinned})
         self.budgets_ = budgets
-        self.bits_ = dict(self.allocation_.bits)
-        self.plan_ = self.plan_for(self.bits_)
+        return self.take(allocation)
+
+    def take(self, allocation) -> BitAllocator:
+        """Store a search's answer: `allocation_`, `bits_`, `configs_` (a config per layer; bits
+        alone mean `scheme`) and `plan_`."""
+        self.allocation_ = allocation
+        self.bits_ = dict(allocation.bits)
+        self.configs_ = dict(allocation.choice) or {n: self.config_of(b) for n, b in self.bits_.items()}
+        self.plan_ = self.plan_for(self.configs_)
         return self
 
     # ---- helpers --------------------------------------------------------------------------------
     @property
+    def candidate_configs(self) -> tuple:
+        """The candidates, one per cost-table column: scheme configs, ascending in bits."""
+        from ohq.search.candidates import candidates_from
+
+        return candidates_from(self.bits, self.scheme, self.a_bits, self.candidates)
+
+    @property
     def candidate_bits(self) -> tuple[int, ...]:
-        return tuple(sorted(int(b) for b in self.bits))
+        """The distinct weight bit-widths among the candidates, ascending."""
+        return tuple(sorted({c.bits for c in self.candidate_configs}))
+
+    def config_of(self, bits: int):
+        """What one bit-width means (the INT8 reference, `pin_first_last`): the candidate of
+        `self.scheme` at `bits`, else a new config of `self.scheme`."""
+        from ohq.quant.configs import config_for
+
+        same = [c for c in self.candidate_configs if c.bits == bits and c.scheme == self.scheme]
+        return same[0] if same else config_for(self.scheme, bits, bits if self.a_bits is None else self.a_bits)
 
     def check_params(self) -> None:
-        if not self.bits or len(set(self.bits)) != len(self.bits):
+        if self.candidates is None and (not self.bits or len(set(self.bits)) != len(self.bits)):
             raise OhqError(f"candidate bits must be distinct, got {self.bits}")
+        self.candidate_configs  # noqa: B018  (bad candidates: one line before any work)
         if not isinstance(self.probe, Target):
             raise OhqError(f"probe must be an ohq.hw Target such as FpgaModel('xc7z020'), got {self.probe!r}")
 
-    def plan_for(self, bits: dict[str, int] | int):
-        """The quant Plan for per-layer weight bits (or one bit-width for every layer)."""
-        from ohq.quant import Plan, QuantSpec
+    def plan_for(self, choice: dict[str, Any] | int):
+        """The quant Plan for a candidate per layer (configs, or bits of `scheme`), or for one
+        bit-width for every layer; the default is the widest candidate."""
+        from dataclasses import replace
 
-        def spec(b: int) -> QuantSpec:
-            return QuantSpec(b, b if self.a_bits is None else self.a_bits, self.scheme, scale=self.scale)
+        from ohq.quant import Plan
 
-        if isinstance(bits, int):
-            return Plan(spec(bits))
-        return Plan(spec(max(self.candidate_bits)), {name: spec(b) for name, b in bits.items()})
+        def spec(c: Any):
+            return replace((self.config_of(c) if isinstance(c, int) else c).spec(), scale=self.scale)
 
-    def totals(self, bits: dict[str, int] | int) -> dict[str, float]:
-        """Size, latency and energy of an allocation (one bit-width for all when an int)."""
-        if isinstance(bits, int):
-            if bits not in self.table_.bits:
+        if isinstance(choice, int):
+            return Plan(spec(choice))
+        widest = max(self.candidate_configs, key=lambda c: c.bits)
+        return Plan(spec(widest), {name: spec(c) for name, c in choice.items()})
+
+    def totals(self, choice: dict[str, Any] | int) -> dict[str, float]:
+        """Size, latency and energy of an allocation (one bit-width for all when an int; {} when
+        that is no candidate)."""
+        if isinstance(choice, int):
+            config = self.config_of(choice)
+            if config not in self.table_.candidates:
                 return {}
-            bits = dict.fromkeys(self.table_.names, bits)
-        return {m: self.table_.total(m, bits) for m in ("size_mib", "latency_ms", "energy_mj")}
+            choice = dict.fromkeys(self.table_.names, config)
+        choice = {n: self.config_of(c) if isinstance(c, int) else c for n, c in choice.items()}
+        return {m: self.table_.total(m, choice) for m in ("size_mib", "latency_ms", "energy_mj")}
 
     @staticmethod
     def _objective(objective: Any):

@@ -211,9 +211,8 @@ def solve(prep, method, opts: CodesignOptions, reporter=None) -> None:
     alloc = prep.allocator
     budgets = prep.budgets() if prep.req.budget_list() else {}  # BO/random may run on its objective alone
     allocation = allocate(prep, method, budgets, opts, reporter)
-    alloc.allocation_, alloc.budgets_ = allocation, budgets
-    alloc.bits_ = dict(allocation.bits)
-    alloc.plan_ = alloc.plan_for(alloc.bits_)
+    alloc.budgets_ = budgets
+    alloc.take(allocation)
     alloc.omegas_ = _value(prep, method)[1]
 
 

@@ -151,7 +151,8 @@ def _random_rows(prep: Prepared, budgets: dict[str, float], data: str) -> Row:
 
 def _ohq_8bit(prep: Prepared, req: Request, rep: Reporter) -> Row:
     """OHQ 8/8: W8A8 calibrated on distilled data only (data-free), as the paper's on-chip flow."""
-    from ohq.data.distill import batchnorm_layers, distill_data
+    from ohq.data.distill import batchnorm_layers
+    from ohq.data.distill_cache import distill_for
     from ohq.quant import quantize
 
     totals = prep.totals(8)
@@ -162,7 +163,7 @@ def _ohq_8bit(prep: Prepared, req: Request, rep: Reporter) -> Row:
         return Row(label, "8/8", "n/a: no BatchNorm", totals["size_mib"], totals["latency_ms"],
                    totals["energy_mj"], None)
     else:
-        calib = distill_data(prep.model, req.samples, prep.shape[1:], steps=req.distill_steps, seed=req.seed).x
+        calib = distill_for(prep.model, req.samples, prep.shape[1:], steps=req.distill_steps, seed=req.seed)[0].x
 
     qmodel = quantize(prep.model, prep.plan(8), calib)
     return Row(

@@ -62,18 +62,17 @@ class Prepared:
         return self.allocator.costs_
 
     def sensitivity(self, method: str, reporter: Reporter | None = None, **params):
-        """Fit sensitivity method `method` on the sensitivity samples."""
+        """Fit sensitivity method `method` on the sensitivity samples (once per candidate scheme
+        where it measures each candidate itself)."""
         from ohq.sensitivity import get_method
 
         rep = reporter or Reporter()
         params.setdefault("callback", lambda done, total: rep.advance(done, total))
         if method in ("mqe", "hessian", "qmqe"):
             params.setdefault("seed", self.req.seed)
-        if get_method(method).measures_bits:  # measures damage at each candidate bit-width itself
-            params.setdefault("candidate_bits", self.req.bits)
-            params.setdefault("scheme", self.req.scheme)
+        if get_method(method).measures_bits:
             params.setdefault("calib", self.calib)  # the ranges the plan's PTQ will calibrate
-        return get_method(method, **params).fit(self.model, self.samples)
+        return self.allocator.fit_sensitivity(self.model, self.samples, method=method, **params)
 
     def budgets(self, size_ratio: float | None = None) -> dict[str, float]:
         from ohq.search import limits
@@ -135,11 +134,10 @@ def prepare(req: Request, reporter: Reporter | None = None, seconds: dict | None
         test = None if eval_name is None else load_dataset(eval_name, "test", normalize)
         if test is not None:
             check_labels(model, shape, test)
-    with stage("hardware", len(req.bits)):
+    candidates = allocator.candidate_configs
+    with stage("hardware", len(candidates)):
         allocator.graph_ = graph
-        allocator.table_, allocator.costs_ = allocation_table(
-            model, graph, allocator.probe, req.bits, scheme=req.scheme, a_bits=req.a_bits
-        )
+        allocator.table_, allocator.costs_ = allocation_table(model, graph, allocator.probe, candidates)
     return Prepared(req, name, model, shape, calib, samples, source, test, allocator, normalize)
 
 
@@ -179,7 +177,7 @@ def run_pipeline(req: Request | str | nn.Module, reporter: Reporter | None = Non
                               calib=prep.calib, seed=req.seed, masks=keep)
         nets = nets[:2] + [("mixed_ptq", nets[2][1]), ("mixed", qmodel)]
     top1: dict[str, float | None] = {"fp32": None, "int8": None, "mixed": None}
-    masked = None
+    masked = damage = None
     if prep.test is not None:
         with stage("evaluate", len(nets)):
             for i, (key, net) in enumerate(nets):
@@ -191,15 +189,23 @@ def run_pipeline(req: Request | str | nn.Module, reporter: Reporter | None = Non
                 rep.advance(0, 1, f"{len(prep.graph.layers)} layers × {method.n_masks} masks × {n_test} images")
                 subset = slice(0, n_test)
                 masked = method.masked_top1(prep.test.x[subset], prep.test.y[subset])
+        elif req.masked_top1 and hasattr(method, "measured_drop"):  # qmqe: predicted vs measured damage
+            from ohq.sensitivity.damage import damage_check
+
+            n_test = min(len(prep.test), 1000)
+            with stage("measured damage", 1):
+                rep.advance(0, 1, f"{len(prep.graph.layers)} layers × their candidate bits × {n_test} images")
+                damage = damage_check(method, prep.test.x[:n_test], prep.test.y[:n_test])
     warnings = _data_warnings(prep, top1["fp32"])
     rows = layer_rows(alloc, req.scheme, masked)
-    totals = {"int8": prep.totals(8), "mixed": prep.totals(alloc.bits_)}
+    totals = {"int8": prep.totals(8), "mixed": prep.totals(alloc.configs_)}
     if cd is not None:
         alloc.allocation_.extra["codesign"] = codesign.summary(prep, alloc.allocation_, cd)
     return PipelineResult(
         req, prep.name, prep.shape, prep.source, None if prep.test is None else prep.test.name, rows,
         alloc.budgets_, alloc.allocation_.solve_ms, alloc.plan_, qmodel, prep.calib, top1, totals, seconds,
-        {"sensitivity_seconds": method.seconds_, "warnings": warnings, **alloc.allocation_.extra},
+        {"sensitivity_seconds": method.seconds_, "warnings": warnings, **alloc.allocation_.extra,
+         **({"damage": damage} if damage else {})},
     )
 
 
@@ -261,11 +267,12 @@ def _calibration_data(req: Request, model: nn.Module, shape, rep: Reporter, norm
         calib, _ = sample(train, req.calib, req.seed)
         samples, _ = sample(train, req.samples, req.seed)
         return calib, samples, f"{req.data} (real, train split)"
-    from ohq.data.distill import distill_data
+    from ohq.data.distill_cache import distill_for
 
-    # ZeroQ's recipe: one small distilled batch serves both calibration and sensitivity.
-    distilled = distill_data(
+    # ZeroQ's recipe: one small distilled batch serves both calibration and sensitivity; it stops
+    # on a BN-loss plateau and is cached on disk for the next stage or run that asks for it.
+    distilled, how = distill_for(
         model, req.samples, shape[1:], steps=req.distill_steps, seed=req.seed,
         callback=lambda step, total, loss: rep.advance(step, total, f"no --data: distilling, BN loss {loss:.3f}"),
     )
-    return distilled.x, distilled.x, "distilled from BN statistics"
+    return distilled.x, distilled.x, f"distilled from BN statistics ({how})"

@@ -53,9 +53,14 @@ class Request:
     finetune_epochs: float = 1.0
     codesign: Any = None  # ohq.codesign.CodesignOptions: pruning, BO/random search, fit-BRAM, PR
     scale: str = "float"  # "po2": power-of-two scales (ohq.quant.po2), for bit-exact hls4ml/FINN
+    # scheme configs, or "uniform:4,sp2:4" (--candidates): one search picks scheme and bits per
+    # layer; None: the `bits` of `scheme`
+    candidates: Any = None
 
     def __post_init__(self) -> None:
         objective = self.objective_for()  # unknown objective: one line before any work
+        if self.candidates is not None:
+            self._read_candidates(objective)
         if not self.bits or len(set(self.bits)) != len(self.bits):
             raise OhqError(f"candidate bits must be distinct, got {self.bits}")
         self.bits = tuple(sorted(int(b) for b in self.bits))
@@ -72,6 +77,26 @@ class Request:
             from ohq.train import check_finetune
 
             check_finetune(self.finetune, self.data, self.finetune_epochs)
+
+    def _read_candidates(self, objective) -> None:
+        """Parse `candidates`; `bits` become their bit-widths; one scheme among them is `scheme`."""
+        from ohq.quant.configs import parse_candidates
+        from ohq.search.candidates import candidates_from
+
+        text = self.candidates
+        self.candidates = candidates_from((), configs=parse_candidates(text, self.a_bits) if isinstance(text, str)
+                                          else text)
+        self.bits = tuple(sorted({c.bits for c in self.candidates}))
+        schemes = {c.scheme for c in self.candidates}
+        if len(schemes) == 1:
+            self.scheme = schemes.pop()
+            return
+        if self.codesign is not None:
+            raise OhqError("--search, --sparsity, --fit-bram, --dataflow and --pr take the bits of one scheme; "
+                           "give --candidates of one scheme, or --bits with --scheme")
+        if not getattr(objective, "compares_schemes", True):
+            raise OhqError(f"--objective {self.objective} scores bits only, not schemes; with --candidates of "
+                           "several schemes use --objective min-sensitivity")
 
     # ---- the typed objects behind the flags ---------------------------------------------------
     def budget_list(self, size_ratio: float | None = None) -> list:
@@ -97,5 +122,5 @@ class Request:
         return BitAllocator(
             self.budget_list(), self.objective_for(), self.sensitivity, self.target(), self.bits,
             self.a_bits, self.scheme, self.tie_residual, self.pin_first_last, seed=self.seed,
-            reporter=reporter, scale=self.scale,
+            reporter=reporter, scale=self.scale, candidates=self.candidates,
         )

@@ -27,14 +27,21 @@ class LayerRow:
     energy_mj_by_bits: dict[int, float]
     bram18k_by_bits: dict[int, int]
     masked_top1: float | None = None
+    column: Any = None  # the key of the chosen candidate in the *_by_bits dicts (None: `bits`)
+
+    @property
+    def key(self) -> Any:
+        """The chosen candidate's key in the per-candidate dicts: its bits, or 'sp2:4' where the
+        candidates mix schemes at equal bits."""
+        return self.bits if self.column is None else self.column
 
     @property
     def cycles(self) -> dict[str, int]:
-        return self.cycles_by_bits[self.bits]
+        return self.cycles_by_bits[self.key]
 
     @property
     def energy_mj(self) -> float:
-        return self.energy_mj_by_bits[self.bits]
+        return self.energy_mj_by_bits[self.key]
 
 
 @dataclass
@@ -57,20 +64,24 @@ class PipelineResult:
 
 
 def layer_rows(allocator, scheme: str, masked=None) -> list[LayerRow]:
-    """One row per layer from a fitted `BitAllocator` (and MQE's masked top-1 where measured)."""
+    """One row per layer from a fitted `BitAllocator` (and MQE's masked top-1 where measured);
+    each row's scheme is its chosen candidate's (`scheme` where the allocation has no configs)."""
     table, costs = allocator.table_, allocator.costs_
+    keys = table.keys
     scores = np.asarray(allocator.sensitivity_.scores_, dtype=float)
+    configs = getattr(allocator, "configs_", {})
     rows = []
     for i, layer in enumerate(allocator.graph_.layers):
-        per = costs[layer.name]
+        per, config = costs[layer.name], configs.get(layer.name)
+        column = None if config is None or keys == table.bits else keys[table.column(config)]
         rows.append(LayerRow(
             layer.name, layer.kind, layer.params, layer.macs, float(scores[i]), float(allocator.omegas_[i]),
-            allocator.bits_[layer.name], scheme,
-            {b: float(table.costs["size_mib"][i, j]) for j, b in enumerate(table.bits)},
-            {b: dict(per[b].cycles) for b in table.bits},
-            {b: per[b].latency_ms for b in table.bits},
-            {b: per[b].energy_mj for b in table.bits},
-            {b: int(table.costs["bram18k"][i, j]) for j, b in enumerate(table.bits)},
-            None if masked is None else float(masked[i]),
+            allocator.bits_[layer.name], scheme if config is None else config.scheme,
+            {k: float(table.costs["size_mib"][i, j]) for j, k in enumerate(keys)},
+            {k: dict(per[k].cycles) for k in keys},
+            {k: per[k].latency_ms for k in keys},
+            {k: per[k].energy_mj for k in keys},
+            {k: int(table.costs["bram18k"][i, j]) for j, k in enumerate(keys)},
+            None if masked is None else float(masked[i]), column,
         ))
     return rows

@@ -2,9 +2,9 @@
 
     DIR/config.json   {"type": "ohq.run", "version": 1, "model", "weights", "input_shape", "data",
                        "device", "plan": <ohq.plan>, "hls4ml": {...}, ...}
-    DIR/calib.npz     the calibration inputs (x), so the quantized model is rebuilt exactly
-    DIR/quantized.pt  integer codes (smallest int dtype, 2 per byte at ≤ 4 bits) and scales, for
-                      users: `ohq.quant.checkpoint.load_quantized(run.qmodel, path)` reads it back
+    DIR/calib.npz     the calibration inputs (x), so the quantized model is rebuilt with the plan
+    DIR/quantized.pt  integer codes (smallest int dtype, 2 per byte at ≤ 4 bits) and scales, which
+                      `load_run` loads into that rebuild (so a fine-tuned run reads back fine-tuned)
 
 >>> run = load_run("runs/demo")          # doctest: +SKIP
 >>> run.qmodel(run.calib[:4]).shape      # doctest: +SKIP
@@ -90,6 +90,10 @@ def load_run(path: str | Path) -> Run:
         sparsity = {k: v for k, v in codesign["sparsity"].items() if v > 0}
         model = prune_model(model, sparsity, codesign.get("granularity", "unstructured"), calib)[0]
     qmodel = quantize(model, plan, calib)
+    if (path / CHECKPOINT).is_file():  # the run's own codes and scales: a fine-tuned model is not its PTQ rebuild
+        from ohq.quant.checkpoint import load_quantized
+
+        load_quantized(qmodel, path / CHECKPOINT)
     return Run(path, config, model, plan, calib, qmodel)
 
 
@@ -119,8 +123,7 @@ def _fill_run(result, run: Path, pareto_points, extra_tables, figures: dict[str,
     config = run_config(
         req.model, req.weights, result.input_shape, req.data, result.plan,
         device=req.device, probe=req.probe,
-        request={k: asdict(v) if is_dataclass(v) else v for k, v in vars(req).items()
-                 if k not in ("model", "weights", "data")},
+        request={k: _plain(v) for k, v in vars(req).items() if k not in ("model", "weights", "data")},
         results=summary(result),
         hls4ml=hls4ml_config(result.qmodel, result.input_shape, req.device, strict=False),
     )
@@ -128,6 +131,15 @@ def _fill_run(result, run: Path, pareto_points, extra_tables, figures: dict[str,
     write_run_artifacts(result, run, pareto_points=pareto_points, extra_tables=extra_tables)
     for name, data in figures.items():  # e.g. fronts.png of a budget sweep
         (run / name).write_bytes(data)
+
+
+def _plain(value: Any) -> Any:
+    """A request field as JSON: scheme configs by their label ('sp2:4'), other dataclasses as dicts."""
+    if isinstance(value, tuple | list):
+        return [_plain(v) for v in value]
+    if hasattr(value, "label") and hasattr(value, "spec"):  # a scheme config (ohq.quant.configs)
+        return value.label
+    return asdict(value) if is_dataclass(value) else value
 
 
 def summary(result) -> dict[str, Any]:

@@ -46,10 +46,11 @@ def sweep(req: Request, sizes: int = 5, latencies: int = 4, reporter: Reporter |
         except OhqError:  # a budget no plan meets: not a point
             rep.advance(i + 1, len(budgets))
             continue
-        net = prep.quantize(prep.plan(alloc.bits))
+        choice = alloc.choice or alloc.bits  # a config per layer: its scheme as well as its bits
+        net = prep.quantize(prep.plan(choice))
         key, value = next(iter(budget.items()))
         label = f"ohq {key.split('_')[0]} ≤ {value:.3g}"
-        points.append(_point(label, f"ohq {family}", prep.top1(net), prep.totals(alloc.bits)) | {"budget": value})
+        points.append(_point(label, f"ohq {family}", prep.top1(net), prep.totals(choice)) | {"budget": value})
         rep.advance(i + 1, len(budgets), label)
     rep.end()
     return points

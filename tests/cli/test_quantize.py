@@ -1,5 +1,7 @@
 import json
+import sys
 
+import pytest
 from clitools import assert_one_line_error, run_cli, run_json
 
 from ohq.rundir import load_run
@@ -55,3 +57,47 @@ def test_quantize_bad_input_is_one_line(tmp_path):
         "nope",
     )
     assert not (tmp_path / "r").exists()
+
+
+def _main(monkeypatch, capsys, *args: str) -> tuple[int, str, str]:
+    """`ohq ARGS` in process (the console script's `main` boundary; a subprocess costs seconds)."""
+    from ohq.cli import main
+
+    monkeypatch.setattr(sys, "argv", ["ohq", *args])
+    with pytest.raises(SystemExit) as exit_:
+        main()
+    captured = capsys.readouterr()
+    return exit_.value.code, captured.out, captured.err
+
+
+def test_candidates_choose_the_scheme_per_layer(tmp_path, monkeypatch, capsys):
+    out = tmp_path / "run"
+    code, stdout, _ = _main(monkeypatch, capsys, "quantize", "--model", "digits_cnn", "--data", "digits",
+                            "--candidates", "uniform:4,uniform:8,pot:4,sp2:4", "--latency-ms", "0.557",
+                            "--samples", "4", "--calib", "16", "--out", str(out), "--json")
+    assert code in (0, None)
+    doc = json.loads(stdout)
+    assert doc["latency_ms"] <= 0.557
+    assert {(row["scheme"], row["bits"]) for row in doc["layers"]} <= {("uniform", 4), ("uniform", 8), ("pot", 4),
+                                                                       ("sp2", 4)}
+    assert set(doc["layers"][0]["size_mib_by_bits"]) == {"uniform:4", "uniform:8", "pot:4", "sp2:4"}
+    config = json.loads((out / "config.json").read_text())
+    assert config["request"]["candidates"] == ["uniform:4", "pot:4", "sp2:4", "uniform:8"]
+    plan = config["plan"]["layers"]
+    assert {n: (s["scheme"], s["w_bits"]) for n, s in plan.items()} == {
+        row["name"]: (row["scheme"], row["bits"]) for row in doc["layers"]}
+    assert "latency_ms_sp2:4" in (out / "layers.csv").read_text().splitlines()[0]
+
+
+@pytest.mark.parametrize("args, message", [
+    (("--candidates", "uniform4,pot:8"), "scheme:bits"),
+    (("--candidates", "pot:8"), "cannot have 8 bits"),
+    (("--candidates", "uniform:4", "--bits", "4,6"), "not both"),
+])
+def test_bad_candidates_exit_2(tmp_path, monkeypatch, capsys, args, message):
+    out = tmp_path / "r"
+    code, _, stderr = _main(monkeypatch, capsys, "quantize", "--model", "digits_cnn", "--data", "digits",
+                            "--size-ratio", "0.5", "--out", str(out), *args)
+    err = [line for line in stderr.splitlines() if line.strip()]
+    assert code == 2 and len(err) == 1 and message in err[0], err
+    assert not out.exists()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import pytest
+import torch
 from conftest import assert_agrees, needs_mnist_cnn, shipped_params
 
 from ohq.export.check import drift, ohq_last_input, output_layer, qonnx_logits
@@ -33,9 +34,17 @@ def test_quant_nodes_carry_bits_and_signedness(q48):
     attrs = [{a.name: a for a in n.attribute} for n in quants]
     assert all(a["rounding_mode"].s == b"ROUND" and a["narrow"].i == 0 for a in attrs)
     bits = sorted({(int(inits[n.input[3]]), a["signed"].i) for n, a in zip(quants, attrs, strict=True)})
-    # 4/8-bit activations and weights, the input (zero point 27) as 9-bit signed, int32 biases
-    assert bits == [(4, 0), (4, 1), (8, 0), (8, 1), (9, 1), (32, 1)]
-    assert all(float(inits[n.input[2]]) == 0.0 for n in quants)  # zero point 0 everywhere
+    # 4/8-bit activations and weight codes, the input (zero point 33) then as 9-bit signed, int32
+    # biases, the global pool's unit weights as INT2
+    assert bits == [(2, 1), (4, 0), (4, 1), (8, 0), (8, 1), (9, 1), (32, 1)]
+    producer = {o: n for n in model.graph.node for o in n.output}
+    readers = {i: n for n in model.graph.node for i in n.input}
+    zero = [n for n in quants if float(inits[n.input[2]]) != 0.0]
+    assert len(zero) == 1 and float(inits[zero[0].input[2]]) == q48.layers["features.0.0"].inp.zero
+    # what a Conv/Gemm reads has zero point 0: the input's asymmetric Quant feeds a zero-point-0 one
+    assert readers[zero[0].output[0]].op_type == "Quant" and float(inits[readers[zero[0].output[0]].input[2]]) == 0
+    assert all(float(inits[producer[n.input[0]].input[2]]) == 0.0 for n in model.graph.node
+               if n.op_type in ("Conv", "Gemm") and producer[n.input[0]].op_type == "Quant")
     producer = {o: n.op_type for n in model.graph.node for o in n.output}
     assert all(producer.get(n.input[0]) != "Quant" for n in model.graph.node if n.op_type == "Relu")
     assert all(d.dim_value > 0 for v in model.graph.value_info for d in v.type.tensor_type.shape.dim)
@@ -46,7 +55,8 @@ def test_quant_nodes_carry_bits_and_signedness(q48):
 @pytest.mark.parametrize(("model", "plan"), shipped_params(("mnist_cnn", "mnist_resnet")))
 def test_inference_cost_sees_the_plans_bits(model, plan, shipped_case):
     """qonnx's inference_cost: no float MAC left; every MAC at the bits of ohq's plan (the input of
-    a zero-point tensor as b+1 signed bits)."""
+    a zero-point tensor as b+1 signed bits; integer weight codes, INT<w>), and the global average
+    pool as C·H·W MACs with INT2 unit weights (its depthwise-Conv form)."""
     from qonnx.core.modelwrapper import ModelWrapper
     from qonnx.util.inference_cost import inference_cost
 
@@ -56,9 +66,27 @@ def test_inference_cost_sees_the_plans_bits(model, plan, shipped_case):
     want: dict[str, float] = {}
     for layer in qmodel.layers.values():
         a = layer.inp.bits + (1 if layer.inp.zero else 0)
-        key = f"op_mac_SCALEDINT<{a}>_SCALEDINT<{layer.w_bits}>"
+        key = f"op_mac_SCALEDINT<{a}>_INT{layer.w_bits}"
         want[key] = want.get(key, 0) + layer.codes.numel() * _pixels(qmodel, layer)
+    bits, numel = _global_pool(qmodel)
+    want[f"op_mac_SCALEDINT<{bits}>_INT2"] = want.get(f"op_mac_SCALEDINT<{bits}>_INT2", 0) + numel
     assert macs == pytest.approx(want)
+
+
+def _global_pool(qmodel) -> tuple[int, int]:
+    """(input bits, input elements) of the model's global average pool."""
+    from ohq.quant.qmodules import QAvgPool
+
+    seen = {}
+    pools = [m for m in qmodel.graph_module.modules() if isinstance(m, QAvgPool)]
+    hooks = [m.register_forward_hook(lambda m, a, o: seen.update(n=a[0][0].numel())) for m in pools]
+    try:
+        qmodel.graph_module(torch.zeros(1, 1, 28, 28))
+    finally:
+        for h in hooks:
+            h.remove()
+    assert len(pools) == 1
+    return pools[0].ins[0].bits + (1 if pools[0].ins[0].zero else 0), seen["n"]
 
 
 def _pixels(qmodel, layer) -> int:

@@ -195,3 +195,14 @@ def test_bad_inputs():
         quantize(model, Plan(), torch.full((2, 1, 32, 32), float("nan")))
     with pytest.raises(OhqError, match="plan must be"):
         quantize(model, {"default": {}}, X32)
+
+
+def test_affine_floor_multiplies_in_float64():
+    """Python-float multipliers on float32 codes (QAdd, rescale): the product is not rounded to
+    float32 (NumPy 2 weak scalars). The case the RTL referee found on mnist_resnet."""
+    from ohq.quant.dyadic import affine_floor, scaled
+
+    m0, m1, c, k = 1910234880, 1942463360, -268269376256, 31
+    q0, q1 = torch.tensor([[170.0]]), torch.tensor([[45.0]])
+    got = affine_floor([q0, q1], [float(scaled(m0, k)), float(scaled(m1, k))], float(scaled(c, k)), 255)
+    assert int(got) == (170 * m0 + 45 * m1 + c) >> k == 67

@@ -10,10 +10,10 @@ from ohq.errors import PlanError
 from ohq.quant import SP2, FixedPoint, Plan, PowerOfTwo, QuantSpec, RowMix, plan_from
 
 V1 = {"type": "ohq.plan", "version": 1, "first_last_bits": None,
-      "default": {"w_bits": 8, "a_bits": 8, "scheme": "uniform", "w_observer": "minmax",
-                  "a_observer": "minmax", "rho": 0.5},
-      "layers": {"fc": {"w_bits": 4, "a_bits": 8, "scheme": "sp2", "w_observer": "minmax",
-                        "a_observer": "minmax", "rho": 0.5}}}
+      "default": {"w_bits": 8, "a_bits": 8, "scheme": "uniform", "w_observer": "auto",
+                  "a_observer": "auto", "rho": 0.5},
+      "layers": {"fc": {"w_bits": 4, "a_bits": 8, "scheme": "sp2", "w_observer": "auto",
+                        "a_observer": "auto", "rho": 0.5}}}
 
 
 @pytest.mark.parametrize("doc", [
@@ -29,6 +29,13 @@ def test_every_form_reads_to_the_same_plan(doc, tmp_path):
     for source in (doc, path):
         plan = Plan.load(source)
         assert plan.spec_for("fc") == QuantSpec(4, 8, "sp2") and plan.spec_for("conv1") == QuantSpec(8, 8)
+
+
+def test_files_written_before_the_auto_default_keep_their_observers():
+    old = json.loads(json.dumps(V1).replace('"auto"', '"minmax"'))  # what ohq wrote before
+    spec = Plan.load(old).spec_for("fc")
+    assert (spec.w_observer, spec.a_observer) == ("minmax", "minmax")
+    assert spec == QuantSpec(4, 8, "sp2", w_observer="minmax", a_observer="minmax")
 
 
 def test_configs_and_regex_keys_round_trip_through_json(tmp_path):

@@ -171,3 +171,13 @@ def test_mse_observer_not_worse_than_minmax():
         err = {o: float((quantize_weight(w, QuantSpec(4, 8, scheme, w_observer=o)) - w).pow(2).sum())
                for o in ("minmax", "mse")}
         assert err["mse"] <= err["minmax"] + 1e-9, scheme
+
+
+@pytest.mark.parametrize("scheme", list_schemes())
+def test_every_scheme_has_a_config_that_finds_it_again(scheme):
+    from ohq.quant import config_for, handler_for
+
+    bits = get_scheme(scheme).allowed_bits[0]
+    config = config_for(scheme, bits)
+    assert handler_for(config) is get_scheme(scheme) and config.spec().scheme == scheme
+    assert config.label == f"{scheme}:{bits}"

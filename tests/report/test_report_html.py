@@ -51,10 +51,15 @@ def test_report_rejects_bad_input(result, tmp_path):
     assert list(tmp_path.iterdir()) == []  # nothing half-written
 
 
+DAMAGE = {"layers": ["conv1", "fc"], "bits": [2, 4], "n_test": 100, "spearman": {"2": 1.0, "4": None},
+          "predicted": [[0.3, 0.01], [0.1, 0.0]], "measured": [[0.25, 0.02], [0.12, 0.0]]}
+
+
 def test_run_artifacts(result, tmp_path):
+    result.extra["damage"] = DAMAGE  # the run measured its damage: damage.png joins the figures
     paths = write_run_artifacts(result, tmp_path, pareto_points=result_points(result))
-    assert sorted(paths) == sorted(ARTIFACTS)
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(ARTIFACTS)
+    assert sorted(paths) == sorted([*ARTIFACTS, "damage.png"])
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([*ARTIFACTS, "damage.png"])
     for name, path in paths.items():
         assert path == tmp_path / name and path.stat().st_size > 0
         if name.endswith(".png"):
@@ -64,13 +69,15 @@ def test_run_artifacts(result, tmp_path):
     page = paths["report.html"].read_text()
     embedded = re.findall(r'src="data:image/png;base64,([^"]+)"', page)
     assert base64.b64decode(embedded[0]) == paths["sensitivity.png"].read_bytes()
+    assert paths["damage.png"].read_bytes() in [base64.b64decode(b) for b in embedded]
+    assert "Predicted vs measured top-1 drop" in page
 
 
 @pytest.mark.slow
 def test_real_pipeline_report(tmp_path):
     result = run_pipeline(Request("digits_cnn", data="digits", size_ratio=0.5, samples=16, calib=64))
     paths = write_run_artifacts(result, tmp_path, pareto_points=result_points(result))
-    assert sorted(paths) == sorted(ARTIFACTS)
+    assert sorted(paths) == sorted([*ARTIFACTS, "damage.png"])  # the default qmqe measured its damage
     lines = paths["layers.csv"].read_text().splitlines()
     assert len(lines) == 1 + len(result.layers)
     page = paths["report.html"].read_text()
@@ -78,3 +85,4 @@ def test_real_pipeline_report(tmp_path):
     for layer in result.layers:
         assert layer.name in page
         assert any(line.startswith(layer.name + ",") for line in lines)
+

@@ -47,6 +47,21 @@ def test_qmqe_equals_the_kl_of_the_real_mixed_plan(small):
     assert (est.damage_[:, 1] == 0).all()
 
 
+def test_qmqe_measured_drop_is_the_top1_change_of_the_same_sweep(small):
+    """Against the 8-bit model's own labels the measured drop is exactly the flips fit() saw."""
+    from ohq.sensitivity.damage import damage_check
+
+    model, x = small
+    est = QuantMQE(candidate_bits=(2, 8)).fit(model, x)
+    labels = quantize(model, Plan(QuantSpec(8, 8)), x)(x).argmax(dim=1)
+    drop = est.measured_drop(x, labels)
+    assert np.allclose(drop, est.flips_) and (drop[:, -1] == 0).all()
+    check = damage_check(est, x, labels)
+    assert check["bits"] == [2] and np.allclose(check["measured"], est.flips_[:, :1])
+    assert np.shape(check["predicted"]) == (len(est.layer_names_), 1)
+    assert damage_check(get_method("layerwise").fit(model, x), x, labels) is None  # would re-quantize
+
+
 def test_qmqe_sweep_costs_at_most_0_6_l_forward_passes_per_candidate(small):
     model, x = small
     est = QuantMQE(candidate_bits=(4, 8)).fit(model, x)

@@ -9,11 +9,12 @@ sqrt(running_var + eps):
 ZeroQ's recipe: Adam with lr 0.5, up to 500 steps per batch of 32, learning rate reduced on a
 plateau. Nothing here prints; pass `callback(step, total, loss)` to show progress.
 
->>> from torch import nn
->>> net = nn.Sequential(nn.Conv2d(1, 4, 3), nn.BatchNorm2d(4), nn.ReLU()).eval()
->>> d = distill_data(net, 4, (1, 8, 8), steps=20)
->>> d.x.shape, d.loss_after < d.loss_before
-(torch.Size([4, 1, 8, 8]), True)
+**Stopping on a plateau** (`Plateau(window, rel)`): the BN loss falls steadily on a log scale for
+hundreds of steps, but on a linear scale it flattens early, and calibration and sensitivity stop
+changing long before it does (docs/pipeline.md). A batch therefore stops at step t when its last
+`window` steps lowered its best loss by less than `rel` of the whole drop since it started:
+best(t − window) − best(t) < rel·(L_0 − best(t)), with L_0 the loss of the starting noise.
+`steps` stays the cap.
 """
 
 from __future__ import annotations
@@ -44,6 +45,27 @@ class DistilledData:
     steps: int  # optimiser steps taken, summed over batches
 
 
+@dataclass(frozen=True)
+class Plateau:
+    """Stop once the last `window` steps lowered the best loss by less than `rel` of the drop so far."""
+
+    window: int = 20
+    rel: float = 0.05
+
+    def __post_init__(self) -> None:
+        if self.window < 1 or not 0.0 <= self.rel < 1.0:
+            raise OhqError(f"a plateau needs window >= 1 and 0 <= rel < 1 (got {self.window}, {self.rel})")
+
+    def reached(self, best: list[float]) -> bool:
+        """`best[0]`: the starting loss; `best[t]`: the best loss after step t (non-increasing)."""
+        if len(best) <= self.window:
+            return False
+        return best[-1 - self.window] - best[-1] < self.rel * (best[0] - best[-1])
+
+
+DEFAULT_PLATEAU = Plateau()  # the pipeline's criterion (measured in docs/pipeline.md)
+
+
 def batchnorm_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
     """The BatchNorm layers of `model` that carry running statistics, in definition order."""
     return [
@@ -70,12 +92,14 @@ def distill_data(
     lr: float = 0.5,
     seed: int = 0,
     tol: float = 0.0,
+    plateau: Plateau | None = None,
     callback: ProgressFn | None = None,
 ) -> DistilledData:
     """Generate `n` inputs of per-sample `shape` (C, H, W) that match `model`'s BN statistics.
 
     Batches of `batch_size` are optimised independently for up to `steps` Adam steps each (fewer
-    if the loss drops to `tol`). `callback(step, total_steps, loss)` is called after every step.
+    if the loss drops to `tol` or reaches `plateau`). `callback(step, total_steps, loss)` is called
+    after every step.
     """
     if n <= 0:
         raise OhqError(f"the number of distilled samples must be positive, got {n}")
@@ -108,17 +132,20 @@ def distill_data(
                 with torch.no_grad():
                     _first_forward(model, x)
                     before.append(float(stats.loss()))
+                best = [before[-1]]
                 for _ in range(steps):
                     opt.zero_grad(set_to_none=True)
                     model(x)
                     loss = stats.loss()
                     loss.backward()
                     opt.step()
-                    sched.step(loss.item())
+                    value = loss.item()
+                    sched.step(value)
                     taken += 1
+                    best.append(min(value, best[-1]))
                     if callback is not None:
-                        callback(taken, total, loss.item())
-                    if loss.item() <= tol:
+                        callback(taken, total, value)
+                    if value <= tol or (plateau is not None and plateau.reached(best)):
                         break
                 with torch.no_grad():
                     model(x)

@@ -6,6 +6,9 @@ A format supplies a `Quantizers` object with three hooks, each an autograd Funct
   act(x, p)      quantize a tensor with the per-tensor asymmetric quantizer p (forward: ohq's fake)
   weight(layer, w)  the layer's weights; w = codes·step, the fake-quant model's float weights
   bias(layer, b)    the layer's bias; b = bias_int·s_in·step, ohq's rounded bias
+and may define `layer_op(layer, x)`: the whole conv/linear of an integer layer in its own layout
+(QONNX: integer weight codes and bias, then the per-channel step), and `avgpool_fn(mod)`: the
+float function a QAvgPool becomes.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from torch import Tensor, fx, nn
 
 from ohq.quant.dyadic import QParams
 from ohq.quant.layers import QuantLayer
-from ohq.quant.qmodules import QAdd, QInput, QLut, QMaxPool, QOp, QOutput, QRelu
+from ohq.quant.qmodules import QAdd, QAvgPool, QInput, QLut, QMaxPool, QOp, QOutput, QRelu
 
 
 class Quantizers(Protocol):
@@ -44,13 +47,19 @@ class ExportLayer(nn.Module):
         layer, q = self.layer, self.q
         if layer.inp is not None and layer.src != layer.inp:
             x = q.act(x, layer.inp)
-        w = q.weight(layer, self.w)
-        b = q.bias(layer, self.b)
-        if layer.is_conv:
-            y = F.conv2d(x, w, b, **layer.conv_args)
+        layer_op = getattr(q, "layer_op", None)
+        if layer_op is not None and layer.integer_ok:
+            y = layer_op(layer, x)
         else:
-            y = F.linear(x, w, b)
+            y = apply_layer(layer, x, q.weight(layer, self.w), q.bias(layer, self.b))
         return y if layer.out is None else q.act(y, layer.out)
+
+
+def apply_layer(layer: QuantLayer, x: Tensor, w: Tensor, b: Tensor | None) -> Tensor:
+    """The layer's conv2d/linear on x with weights w and bias b."""
+    if layer.is_conv:
+        return F.conv2d(x, w, b, **layer.conv_args)
+    return F.linear(x, w, b)
 
 
 class ExportOp(nn.Module):
@@ -88,6 +97,8 @@ def _replacement(mod: nn.Module, q: Quantizers) -> nn.Module | None:
         return ExportMaxPool(mod.kwargs)
     if isinstance(mod, QLut):
         return ExportOp(mod.fn, mod.out, q)
+    if isinstance(mod, QAvgPool) and hasattr(q, "avgpool_fn"):
+        return ExportOp(q.avgpool_fn(mod), mod.out, q)
     if isinstance(mod, QAdd):  # one Add per pair (QAdd's float path starts from 0: an extra Add)
         return ExportOp(_signed_sum(mod.signs), mod.out, q)
     if isinstance(mod, QOp):

@@ -58,8 +58,8 @@ def _movable(graph, node, prod, users) -> list[onnx.NodeProto] | None:
         return None
     if src.op_type == "Clip" and node.op_type == "Relu" and _clip_spans_zero(graph, src):
         return [src]
-    if src.op_type == "Quant" and node.op_type in ("Relu", "MaxPool") and _scalar(graph, src.input[1]):
-        return [src]  # QONNX: one Quant node instead of a Q/DQ pair
+    if src.op_type == "Quant" and _scalar(graph, src.input[1]):
+        return [src]  # QONNX: one Quant node instead of a Q/DQ pair; shape ops go before it too
     if src.op_type != "DequantizeLinear" or not _scalar(graph, src.input[1]):
         return None
     if node.op_type in SHAPE:

@@ -54,9 +54,11 @@ def ohq_last_input(qmodel, x: Tensor, batch: int = 1000) -> tuple[Tensor, Tensor
 
 
 def _last_input_name(model: onnx.ModelProto) -> str:
-    """The data input of the node that writes the graph output (the last Gemm/Conv)."""
-    out = model.graph.output[0].name
-    node = next(n for n in model.graph.node if out in n.output)
+    """The data input of the last Gemm/Conv (behind QONNX's step Mul/BatchNormalization, if any)."""
+    producer = {o: n for n in model.graph.node for o in n.output}
+    node = producer[model.graph.output[0].name]
+    while node.op_type not in ("Gemm", "Conv", "MatMul"):
+        node = producer[node.input[0]]
     return node.input[0]
 
 

@@ -6,14 +6,20 @@ with rounding_mode "ROUND" = numpy's round half to even, the rounding ohq's quan
 (`torch.round`) uses; clamping before rounding equals clamping after, the bounds being integers.
 - activations: Quant(x, s, 0, b; signed=0) for ohq's unsigned codes with zero point 0 (ReLU
   outputs); a tensor with zero point z > 0 (the model input, pre-add tensors) becomes
-  Clip(x, −z·s, (2^b−1−z)·s) → Quant(x, s, 0, b+1; signed=1): the same values with zero point 0,
-  which hls4ml's and FINN's QONNX readers need (a signed b+1-bit tensor).
-- Relu/MaxPool are moved in front of the Quant that follows them in the traced graph (exact, see
-  _qdq_layout), so the Quant sits after the activation and datatype inference sees its bits.
-- weights: Quant(W, step per output channel, 0, b; signed=1, narrow=0) on the float weights
-  codes·step, a no-op on values already on the grid (exact). Only fixed-point weights fit a Quant
-  node (a uniform grid); pot, sp2 and rowmix layers are refused with the layer's name.
-- bias: Quant(bias_int·s_in·step, s_in·step per channel, 0, 32; signed=1): ohq's integer bias.
+  Quant(x, s, z, b; signed=0) → Quant(·, s, 0, b+1; signed=1): ohq's quantizer, then the same
+  values as a zero-point-0 signed b+1-bit tensor (the second is exact: a no-op on its grid), which
+  is what the conv reads: hls4ml's QONNX reader moves only zero-offset scales across a Conv, and
+  qonnx's datatype inference sees INT(b+1).
+- Relu/MaxPool/Flatten are moved in front of the Quant that follows them in the traced graph
+  (exact, see _qdq_layout), so the Quant sits after the activation and datatype inference sees its bits.
+- an integer conv/linear layer (layer_op): Conv/Gemm(x, Quant(codes, 1, 0, b; signed=1),
+  Quant(bias_int·s_in, s_in, 0, 32; signed=1)) — integer weight codes and ohq's integer bias — then
+  the per-channel step: BatchNormalization(γ = step, mean 0, var 1, ε 0) after a Conv, Mul after a
+  Gemm. Exactly ohq's layer, and the layout hls4ml 1.3.0's QONNX reader converts (docs/export.md
+  says which of its passes rule out the others). Only fixed-point weights fit a Quant node (a
+  uniform grid); pot, sp2 and rowmix layers are refused with the layer's name. A layer with float
+  inputs keeps Quant(codes·step, step per channel) weights and its float bias.
+- a global average pool (avgpool_fn): a depthwise Conv with unit INT2 weights times 1/(H·W).
 - the model is written cleaned by qonnx (`cleanup_model`: shapes inferred, constants folded).
 Between Quant nodes the ops run in float; ohq's dyadic requantization (round half up) can differ
 by one code where a value sits on a rounding edge, hence the tolerance of docs/export.md.
@@ -21,16 +27,18 @@ by one code where a value sits on a rounding edge, hence the tolerance of docs/e
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 
 from ohq.errors import OhqError
 from ohq.export._graphcheck import require_input_shape
-from ohq.export._module import export_module
+from ohq.export._module import apply_layer, export_module
 from ohq.export._registry import Format, register_format
 from ohq.quant.dyadic import QParams
 from ohq.quant.layers import QuantLayer
@@ -63,10 +71,8 @@ class _QuantAct(torch.autograd.Function):
         s = np.float32(p.scale)
         if p.zero == 0:
             return _quant(g, x, s, 0, p.bits, 0)
-        lo, hi = np.float32(-p.zero) * s, np.float32(p.qmax - p.zero) * s
-        y = g.op("Clip", x, _const(g, lo), _const(g, hi))
-        y.setType(x.type())
-        return _quant(g, y, s, 0, p.bits + 1, 1)
+        # ohq's asymmetric quantizer, then the same values as a zero-point-0 signed b+1-bit tensor
+        return _quant(g, _quant(g, x, s, p.zero, p.bits, 0), s, 0, p.bits + 1, 1)
 
 
 class _QuantBias(torch.autograd.Function):
@@ -101,9 +107,40 @@ class QonnxQuantizers:
         return _QuantWeight.apply(w, step, int(layer.w_bits))
 
     def bias(self, layer: QuantLayer, b: Tensor) -> Tensor:
-        if not layer.integer_ok:
-            return b
-        return _QuantBias.apply(b, (layer.inp.scale * layer.step).numpy().astype(np.float32))
+        return b  # float layers only: an integer layer's bias is in layer_op
+
+    def layer_op(self, layer: QuantLayer, x: Tensor) -> Tensor:
+        """op(x, codes, bias_int·s_in) times step per channel: ohq's integer layer in real values."""
+        codes = layer.codes.to(torch.float32)
+        if layer.weight_mask is not None:
+            codes = codes * layer.weight_mask.to(torch.float32)
+        s_in = np.float32(layer.inp.scale)
+        bias = (layer.bias_int.to(torch.float64) * float(s_in)).to(torch.float32)
+        y = apply_layer(layer, x, _QuantWeight.apply(codes, np.float32(1.0), int(layer.w_bits)),
+                        _QuantBias.apply(bias, s_in))
+        step = layer.step.to(torch.float32)
+        if not layer.is_conv:
+            return y * step
+        # a conv's step as BatchNormalization(mean 0, var 1, eps 0): exactly y·step, and the per-channel
+        # form hls4ml's QONNX reader takes after qonnx's channels-last pass (a Mul's (1, C, 1, 1)
+        # constant it cannot broadcast)
+        zeros = torch.zeros_like(step)
+        return F.batch_norm(y, zeros, torch.ones_like(step), step, zeros, training=False, eps=0.0)
+
+
+    def avgpool_fn(self, mod) -> Callable[[Tensor], Tensor]:
+        """A global average pool as a depthwise Conv with unit weights (INT2 Quant) times 1/(H·W):
+        qonnx's channels-last pass handles Conv but not GlobalAveragePool, whose NCHW Transpose
+        hls4ml's channels-last pooling then misreads."""
+        def fn(x: Tensor) -> Tensor:
+            y = mod.op(x)
+            if tuple(y.shape[2:]) != (1, 1):
+                return y
+            c, h, w = (int(d) for d in x.shape[1:])  # the export traces static shapes
+            ones = _QuantWeight.apply(torch.from_numpy(np.ones((c, 1, h, w), np.float32)), np.float32(1.0), 2)
+            return F.conv2d(x, ones, groups=c) * float(np.float32(1.0 / (h * w)))
+
+        return fn
 
 
 def check_qonnx(qmodel) -> None:

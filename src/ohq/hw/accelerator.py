@@ -126,6 +126,12 @@ def dsp_pack(bits: int, dsp_type: str = "DSP48E2") -> int:
     return 1
 
 
+def weight_container_bits(w_bits: int) -> int:
+    """Bits one weight code occupies in DDR and BRAM: 2, 4, 8 or 16, so no code straddles a 64-bit
+    word (the RTL's weight records, ohq.hw.rtl); 3-bit codes move as 4, 5-7-bit codes as 8."""
+    return next(c for c in (2, 4, 8, 16, 32) if w_bits <= c)
+
+
 def lut_mult_luts(w_bits: int, a_bits: int) -> int:
     """LUT6 per LUT multiply-accumulate: array multiplier ~w·a/2 LUTs + two (w+a)-bit adders.
 

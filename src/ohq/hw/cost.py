@@ -39,6 +39,7 @@ from ohq.hw.accelerator import (
     shift_add_luts,
     shift_luts,
     tile_side,
+    weight_container_bits,
 )
 from ohq.hw.device import Device
 from ohq.quant.resource import Resource
@@ -86,13 +87,13 @@ def tiling(gemm: Gemm, w_bits: int, a_bits: int, device: Device) -> Tiling:
     plan = bram_plan(device)
     tile = tile_side(min(gemm.m, gemm.k, gemm.n), plan.l_min, plan.l_max)
     k_pad = _pad(gemm.k, tile)
-    w_chunk = plan.buffer_bytes("weight") * 8 // (tile * w_bits)
+    w_chunk = plan.buffer_bytes("weight") * 8 // (tile * weight_container_bits(w_bits))
     f_chunk = plan.buffer_bytes("feature") * 8 // (tile * a_bits)
     k_chunk = max(tile, min(k_pad, min(w_chunk, f_chunk) // tile * tile))
     # a GEMM narrower than the tile (batch-1 FC: n = 1) streams its columns unpadded, as the RTL does
     m_pad, n_pad = _pad(gemm.m, tile), (_pad(gemm.n, tile) if gemm.n >= tile else gemm.n)
     m_tiles, n_tiles = m_pad // tile, math.ceil(n_pad / tile)
-    w_size, f_size = m_pad * w_bits, n_pad * a_bits  # per unit of k, per group
+    w_size, f_size = m_pad * weight_container_bits(w_bits), n_pad * a_bits  # per unit of k, per group
     # (weight loads, feature loads) with m-tiles outer, then with n-tiles outer
     m_outer = (1 if w_chunk >= k_pad else n_tiles, m_tiles)
     n_outer = (n_tiles, 1 if f_chunk >= k_pad else m_tiles)
@@ -113,8 +114,9 @@ def compute_cycles(gemm: Gemm, t: Tiling, peak_macs_per_cycle: float, device: De
 
 
 def weight_bytes_moved(gemm: Gemm, t: Tiling, w_bits: int) -> float:
-    """Kernel-matrix bytes DDR -> BRAM (padding included), times the loop order re-reads them."""
-    return gemm.groups * t.m_pad * t.k_pad * w_bits / 8 * t.weight_loads
+    """Kernel-matrix bytes DDR -> BRAM (padding included, codes in their container bits), times the
+    loop order re-reads them."""
+    return gemm.groups * t.m_pad * t.k_pad * weight_container_bits(w_bits) / 8 * t.weight_loads
 
 
 def feature_bytes_moved(gemm: Gemm, t: Tiling, a_bits: int) -> float:
@@ -149,9 +151,14 @@ def writeback_cycles(gemm: Gemm, out_bytes: float, device: Device) -> int:
     return math.ceil(out_bytes / device.dram_bytes_per_cycle) + drains * device.dma_setup_cycles
 
 
-def postprocess_cycles(gemm: Gemm, device: Device) -> int:
-    """Requant + activation (+ residual, pooling) on every valid output at the post-process rate."""
-    return math.ceil(gemm.groups * gemm.m * gemm.n / device.postprocess_elems_per_cycle)
+def postprocess_cycles(gemm: Gemm, a_bits: int, device: Device) -> int:
+    """Requant + activation (+ residual, pooling) on every valid output, one datapath word per cycle.
+
+    The word holds `postprocess_word_bits / a_bits` outputs, so 4-bit outputs go twice as fast as
+    8-bit ones (the RTL's post-process is one 64-bit bus word of output codes per cycle).
+    """
+    per_cycle = max(1.0, device.postprocess_word_bits / a_bits)
+    return math.ceil(gemm.groups * gemm.m * gemm.n / per_cycle)
 
 
 def bram18k_used(t: Tiling, w_bits: int, a_bits: int) -> int:
@@ -268,7 +275,7 @@ def layer_cost(
         "compute": compute_cycles(gemm, t, peak, device),
         "transfer": transfer_cycles(w_b, f_b, a_bits, device),
         "writeback": writeback_cycles(gemm, out_b, device),
-        "postprocess": postprocess_cycles(gemm, device),
+        "postprocess": postprocess_cycles(gemm, a_bits, device),
     })
     dram = w_b + f_b + out_b
     issued = issued_macs(gemm, t)

@@ -141,7 +141,7 @@ def _finish(layer, flow, w_bits, a_bits, scheme, device, gemm, t, compute, issue
         "compute": compute,
         "transfer": transfer,
         "writeback": hc.writeback_cycles(gemm, off["outputs"], device),
-        "postprocess": hc.postprocess_cycles(gemm, device),
+        "postprocess": hc.postprocess_cycles(gemm, a_bits, device),
     })
     resource = scheme_resource(scheme)
     energy = hc.energy_mj(

@@ -63,7 +63,7 @@ class Device:
     layer_overhead_cycles: int  # PS driver call + IP start/finish per layer
     dma_setup_cycles: int  # AXI-DMA descriptor set-up per transfer
     img2col_elems_per_cycle: float  # Img2Col gather: feature elements per cycle, any bit-width
-    postprocess_elems_per_cycle: float  # requant + activation + residual/pool outputs per cycle
+    postprocess_word_bits: int  # requant + activation + residual/pool datapath width: word/a_bits outputs per cycle
     # Energy.
     e_dsp_pj: float  # one DSP slice, one active cycle
     e_lut_pj: float  # one LUT toggling once

@@ -11,7 +11,7 @@ from typing import Any
 
 from ohq.errors import OhqError, PlanError
 from ohq.graph import LayerGraph
-from ohq.quant import Plan, QuantSpec, get_scheme
+from ohq.quant import Plan, QuantSpec, SchemeConfig, get_scheme
 from ohq.quant.resource import Resource
 
 Assignment = tuple[int, int, str]  # (w_bits, a_bits, scheme)
@@ -42,7 +42,7 @@ def check_assignment(w_bits: Any, a_bits: Any, scheme: str, where: str = "") -> 
 
 
 def as_plan(plan: Any, scheme: str = "uniform", a_bits: int | None = None) -> Plan:
-    """A Plan from a Plan, an int, a (w, a, scheme) tuple or a short-form dict."""
+    """A Plan from a Plan, an int, a (w, a, scheme) tuple, a QuantSpec or config, or a short-form dict."""
     if isinstance(plan, Plan):
         return plan
     if isinstance(plan, int) and not isinstance(plan, bool):
@@ -50,7 +50,7 @@ def as_plan(plan: Any, scheme: str = "uniform", a_bits: int | None = None) -> Pl
         return Plan.from_short({"_default": plan}, scheme, a_bits)
     if isinstance(plan, tuple | list) and len(plan) == 3:
         return Plan.from_short({"_default": tuple(plan)}, scheme, a_bits)
-    if isinstance(plan, QuantSpec):
+    if isinstance(plan, QuantSpec | SchemeConfig):
         return Plan(plan)
     if isinstance(plan, dict):
         return Plan.load(plan, scheme, a_bits)

@@ -91,14 +91,15 @@ def estimate(
 def cost_table(
     graph: LayerGraph,
     device: str | Device,
-    candidate_bits: Iterable[int] = (4, 8),
+    candidate_bits: Iterable[Any] = (4, 8),
     scheme: str = "uniform",
     probe: str | Probe = "fpga-model",
     *,
     a_bits: int | None = None,
     **probe_opts,
 ) -> dict[str, dict[int, LayerCost]]:
-    """{layer: {bits: LayerCost}}: every layer at every candidate bit-width, for the ILP."""
+    """{layer: {candidate: LayerCost}}: every layer at every candidate, for the ILP. A candidate
+    is a bit-width of `scheme` (activations at `a_bits`) or a scheme config (its own scheme/bits)."""
     dev = get_device(device)
     p = _probe(probe, probe_opts)
     table: dict[str, dict[int, LayerCost]] = {name: {} for name in graph.names}

@@ -18,7 +18,17 @@ from ohq.quant._registry import (
     register_observer,
     register_scheme,
 )
-from ohq.quant.configs import SP2, FixedPoint, PowerOfTwo, RowMix, SchemeConfig, plan_from
+from ohq.quant.configs import (
+    SP2,
+    FixedPoint,
+    PowerOfTwo,
+    RowMix,
+    SchemeConfig,
+    config_for,
+    handler_for,
+    parse_candidates,
+    plan_from,
+)
 from ohq.quant.convert import quantize
 from ohq.quant.fold import fold_bn
 from ohq.quant.qmodel import IntegerEngine, QuantModel
@@ -43,6 +53,9 @@ __all__ = [
     "RowMix",
     "SchemeConfig",
     "plan_from",
+    "config_for",
+    "handler_for",
+    "parse_candidates",
     "IntegerEngine",
     "Plan",
     "QuantModel",

@@ -66,10 +66,9 @@ def quantize(model: nn.Module, plan: Plan, calib: Tensor, *, input_shape: tuple[
 
 
 def _needs_samples(plan: Plan, specs: dict[str, QuantSpec | None]) -> bool:
-    observers = {s.a_observer for s in specs.values() if s is not None}
-    if plan.default is not None:
-        observers.add(plan.default.a_observer)
-    return bool(observers - {"minmax"})
+    used = [s for s in (*specs.values(), plan.default) if s is not None]
+    bits = {s.a_bits for s in used if s.a_bits is not None}  # a tensor may take any of them
+    return any(get_observer(o).for_bits(b, False).needs_samples for o in {s.a_observer for s in used} for b in bits)
 
 
 def _readers(node: fx.Node, ops: dict[fx.Node, Op], stats) -> list[fx.Node]:
@@ -86,7 +85,7 @@ def _readers(node: fx.Node, ops: dict[fx.Node, Op], stats) -> list[fx.Node]:
 
 
 def _assign(gm, ops, stats: dict[fx.Node, Stats], specs, plan: Plan) -> dict[fx.Node, QParams | None]:
-    default_obs = plan.default.a_observer if plan.default is not None else "minmax"
+    default_obs = plan.default.a_observer if plan.default is not None else "auto"
     params: dict[fx.Node, QParams | None] = {}
     for node in gm.graph.nodes:
         op = ops.get(node)

@@ -138,9 +138,11 @@ def affine_floor(xs: list[Tensor], mults: list, const, qmax: int, out: Tensor | 
     for i in range(0, n, rows):
         j = min(i + rows, n)
         y = buf[: j - i]
-        np.multiply(arrs[0][i:j], mults[0], out=y)
+        # dtype: a Python-float multiplier is a weak scalar (NumPy 2), which would multiply the
+        # float32 codes in float32 and round the product (found by the RTL referee, QAdd)
+        np.multiply(arrs[0][i:j], mults[0], out=y, dtype=np.float64)
         for a, m in zip(arrs[1:], mults[1:], strict=True):
-            np.add(y, np.multiply(a[i:j], m, out=tmp[: j - i]), out=y)
+            np.add(y, np.multiply(a[i:j], m, out=tmp[: j - i], dtype=np.float64), out=y)
         np.add(y, const, out=y)
         np.floor(y, out=y)
         np.clip(y, 0, qmax, out=o[i:j])

@@ -8,6 +8,7 @@ ReLU, so such tensors are plain unsigned integers).
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -49,6 +50,11 @@ class Observer:
     """Base: subclasses set `name` and implement the two fits."""
 
     name = ""
+    needs_samples = True  # activations: whether the fit needs the value distribution, not just min/max
+
+    def for_bits(self, bits: int, weights: bool) -> Observer:
+        """The observer that actually fits at `bits` (itself; `auto` picks one per bit-width)."""
+        return self
 
     def weight_scale(self, w: Tensor, scheme: Scheme, bits: int) -> Tensor:
         raise NotImplementedError
@@ -66,6 +72,7 @@ def _minmax_scale(w: Tensor, scheme: Scheme, bits: int) -> Tensor:
 class MinMax(Observer):
     """Cover the whole observed range: max|w| per row, [min, max] per activation tensor."""
 
+    needs_samples = False
 
     def weight_scale(self, w: Tensor, scheme: Scheme, bits: int) -> Tensor:
         return _minmax_scale(w, scheme, bits)
@@ -105,12 +112,46 @@ class MSE(Observer):
         return best
 
     def act_range(self, x: Tensor, bits: int) -> tuple[float, float]:
-        x = x.to(torch.float64)
-        lo, hi = min(float(x.min()), 0.0), max(float(x.max()), 0.0)
+        # fake_act's arithmetic in place on one numpy buffer: ~10x faster than torch temporaries
+        # on 2^18 samples, and it is the default below 8 bits, so every tensor pays it
+        a = x.to(torch.float64).contiguous().numpy()
+        lo, hi = min(float(a.min()), 0.0), max(float(a.max()), 0.0)
         best, best_err = (lo, hi), float("inf")
+        buf, qmax = np.empty_like(a), (1 << bits) - 1
         for ratio in MSE_GRID.tolist():
             scale, zero = act_qparams(lo * ratio, hi * ratio, bits)
-            err = float((fake_act(x, scale, zero, bits) - x).pow(2).mean())
+            np.divide(a, scale, out=buf)
+            np.round(buf, out=buf)  # half to even, as torch.round
+            buf += zero
+            np.clip(buf, 0, qmax, out=buf)
+            buf -= zero
+            buf *= scale
+            buf -= a
+            err = float(np.dot(buf, buf)) / max(buf.size, 1)
             if err < best_err:
                 best, best_err = (lo * ratio, hi * ratio), err
         return best
+
+
+# Measured defaults (docs/quant.md, "Observer defaults"): below 8 bits min-max activation ranges
+# are set by rare outliers (mnist_cnn W8A3: 50.2 % min-max, 98.6 % MSE); at 8 bits all tie.
+AUTO_ACT = {8: "minmax", 16: "minmax"}  # a_bits → observer; other bit-widths: "mse"
+AUTO_WEIGHT: dict[int, str] = {}  # w_bits → observer; other bit-widths: "minmax"
+
+
+@register_observer("auto")
+class Auto(Observer):
+    """The measured default per bit-width: activations MSE below 8 bits, min-max at 8 and 16;
+    weights min-max (no other observer won at every bit-width on every model)."""
+
+    def for_bits(self, bits: int, weights: bool) -> Observer:
+        from ohq.quant._registry import get_observer
+
+        table, other = (AUTO_WEIGHT, "minmax") if weights else (AUTO_ACT, "mse")
+        return get_observer(table.get(int(bits), other))
+
+    def weight_scale(self, w: Tensor, scheme: Scheme, bits: int) -> Tensor:
+        return self.for_bits(bits, True).weight_scale(w, scheme, bits)
+
+    def act_range(self, x: Tensor, bits: int) -> tuple[float, float]:
+        return self.for_bits(bits, False).act_range(x, bits)

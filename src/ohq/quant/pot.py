@@ -7,6 +7,7 @@ exponent range no longer fits a 32-bit accumulator.
 
 from __future__ import annotations
 
+from ohq.quant import configs
 from ohq.quant._registry import register_scheme
 from ohq.quant.resource import Resource
 from ohq.quant.scheme import Scheme
@@ -14,6 +15,7 @@ from ohq.quant.scheme import Scheme
 
 @register_scheme("pot")
 class PowerOfTwo(Scheme):
+    config = configs.PowerOfTwo
     resource = Resource.SHIFT
     allowed_bits = (2, 3, 4, 5)
     description = "power-of-two, n-BQ-NN (one shift per product)"

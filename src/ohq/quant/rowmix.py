@@ -14,6 +14,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from ohq.quant import configs
 from ohq.quant._registry import get_scheme, register_scheme
 from ohq.quant.resource import Resource
 from ohq.quant.scheme import Scheme
@@ -39,6 +40,7 @@ def sp2_rows(w: Tensor, rho: float) -> Tensor:
 
 @register_scheme("rowmix")
 class RowMix(Scheme):
+    config = configs.RowMix
     resource = Resource.DSP_LUT
     allowed_bits = (2, 3, 4, 5, 6, 7, 8)
     description = "row-wise mix of SP2 (LUT core) and fixed-point (DSP core), MSQ"

@@ -19,9 +19,11 @@ from ohq.quant.resource import Resource
 
 
 class Scheme:
-    """Base handler: subclasses set `name`, `resource`, `allowed_bits` and implement `codes`."""
+    """Base handler: subclasses set `name`, `resource`, `allowed_bits`, `config` (the config
+    class it handles, `ohq.quant.configs`) and implement `codes`."""
 
     name: str = ""
+    config: type | None = None  # the SchemeConfig subclass this handler is looked up by
     resource: Resource = Resource.DSP
     allowed_bits: tuple[int, ...] = ()
     description: str = ""

@@ -9,6 +9,7 @@ A product is two shifts and an add on LUTs.
 
 from __future__ import annotations
 
+from ohq.quant import configs
 from ohq.quant._registry import register_scheme
 from ohq.quant.resource import Resource
 from ohq.quant.scheme import Scheme
@@ -22,6 +23,7 @@ def sp2_split(bits: int) -> tuple[int, int]:
 
 @register_scheme("sp2")
 class SP2(Scheme):
+    config = configs.SP2
     resource = Resource.SHIFT_ADD
     allowed_bits = (2, 3, 4, 5, 6, 7, 8)
     description = "sum of two powers of two, MSQ (two shifts and an add on LUTs)"

@@ -37,8 +37,8 @@ class QuantSpec:
     w_bits: int | None = 8
     a_bits: int | None = 8
     scheme: str = "uniform"
-    w_observer: str = "minmax"
-    a_observer: str = "minmax"
+    w_observer: str = "auto"  # "auto": the measured default per bit-width (quant/observers.py)
+    a_observer: str = "auto"
     rho: float = 0.5
     scale: str = "float"  # "po2": power-of-two weight steps and activation scales (quant/po2.py)
 
@@ -89,7 +89,8 @@ class QuantSpec:
 
 @dataclass(frozen=True)
 class Plan:
-    """Layer name → QuantSpec, `default` for the others (None: leave them in float).
+    """Layer name → QuantSpec, `default` for the others (None: leave them in float). A scheme
+    config (`ohq.quant.configs`) stands for its spec anywhere: `Plan(FixedPoint(8), {"fc": SP2(4)})`.
 
     first_last_bits: when set, the first and the last quantizable layer get fixed-point weights
     and input activations at this many bits, unless `layers` names them explicitly.
@@ -100,6 +101,14 @@ class Plan:
     first_last_bits: int | None = None
 
     def __post_init__(self) -> None:
+        from ohq.quant.configs import SchemeConfig
+
+        # a scheme config is accepted wherever a spec is: Plan(FixedPoint(8), {"fc": SP2(4)})
+        if isinstance(self.default, SchemeConfig):
+            object.__setattr__(self, "default", self.default.spec())
+        if any(isinstance(v, SchemeConfig) for v in self.layers.values()):
+            layers = {k: v.spec() if isinstance(v, SchemeConfig) else v for k, v in self.layers.items()}
+            object.__setattr__(self, "layers", layers)
         if self.default is not None and not isinstance(self.default, QuantSpec):
             raise PlanError(f"plan default must be a QuantSpec or None, got {type(self.default).__name__}")
         for name, spec in self.layers.items():

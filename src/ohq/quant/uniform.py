@@ -7,6 +7,7 @@ multiply runs on DSP slices.
 
 from __future__ import annotations
 
+from ohq.quant import configs
 from ohq.quant._registry import register_scheme
 from ohq.quant.resource import Resource
 from ohq.quant.scheme import Scheme
@@ -14,6 +15,7 @@ from ohq.quant.scheme import Scheme
 
 @register_scheme("uniform")
 class FixedPoint(Scheme):
+    config = configs.FixedPoint
     resource = Resource.DSP
     allowed_bits = (2, 3, 4, 5, 6, 7, 8, 16)
     description = "fixed-point, symmetric per output channel (DSP multiply)"

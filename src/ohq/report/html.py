@@ -29,6 +29,8 @@ FIGURES = (  # file name, caption
     ("cycles_vs_params.png", "Cycles per layer at the chosen bits and at the reference bits; parameters"),
     ("energy_vs_params.png", "Energy per layer at the chosen bits and at the reference bits; parameters"),
     ("pareto.png", "Accuracy vs size; latency as marker colour and size"),
+    ("damage.png", "Predicted vs measured top-1 drop of quantizing each layer alone to each candidate "
+                   "bit-width (prediction: the sensitivity's damage, calibrated on its samples)"),
 )
 CSS = """
 body { font-family: system-ui, -apple-system, 'Segoe UI', sans-serif; margin: 2em auto;
@@ -100,7 +102,8 @@ def _meta(result) -> list[tuple[str, Any]]:
         ("candidate bits", ", ".join(f"W{b}" for b in req.bits) + (
             " (activations at the weight bits)" if req.a_bits is None
             else f" (activations {req.a_bits} bit)")),
-        ("scheme", req.scheme),
+        ("scheme", req.scheme if getattr(req, "candidates", None) is None
+         else "chosen per layer from " + ", ".join(c.label for c in req.candidates)),
         ("sensitivity", f"{req.sensitivity} ({req.samples} samples)"),
         ("objective", objective_text(req)),
         ("budgets", budgets),
@@ -133,8 +136,8 @@ def _layers(result) -> tuple[list[str], list[list[Any]], list[str]]:
     for i, r in enumerate(result.layers):
         rows.append([i, r.name, r.kind, r.params, r.macs, r.sensitivity, r.omega, r.bits,
                      None if r.masked_top1 is None else pct(r.masked_top1),
-                     r.cycles_by_bits[r.bits]["total"], r.latency_ms_by_bits[r.bits],
-                     r.energy_mj_by_bits[r.bits]])
+                     r.cycles_by_bits[r.key]["total"], r.latency_ms_by_bits[r.key],
+                     r.energy_mj_by_bits[r.key]])
         classes.append("low" if r.bits == low and len(result.request.bits) > 1 else "")
     return header, rows, classes
 
@@ -152,6 +155,10 @@ def render_figures(result, pareto_points: Sequence[dict[str, Any]] | None = None
         "cycles_vs_params.png": plots.png_bytes(plots.cost_figure(result, "cycles")),
         "energy_vs_params.png": plots.png_bytes(plots.cost_figure(result, "energy")),
     }
+    if result.extra.get("damage"):  # measured by the pipeline (qmqe's suffix re-runs on test images)
+        from ohq.sensitivity.plot import damage_check_figure
+
+        images["damage.png"] = plots.png_bytes(damage_check_figure(result.extra["damage"], result.model_name))
     if pareto_points is not None:
         images["pareto.png"] = plots.png_bytes(plots.pareto_figure(pareto_points))
     return images

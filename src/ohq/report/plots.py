@@ -108,10 +108,10 @@ def sensitivity_figure(result) -> Figure:
     bits = candidate_bits(result)
     colors = {b: BIT_COLORS[i % len(BIT_COLORS)] for i, b in enumerate(bits)}
     idx = np.arange(len(rows))
-    ax.bar(idx, [r.sensitivity for r in rows], color=[colors.get(r.bits, "gray") for r in rows])
+    ax.bar(idx, [r.sensitivity for r in rows], color=[colors.get(r.key, "gray") for r in rows])
     ax.set_ylabel("sensitivity")
-    handles: list[Any] = [Patch(color=colors[b], label=f"sensitivity, W{b} chosen") for b in bits
-                          if any(r.bits == b for r in rows)]
+    handles: list[Any] = [Patch(color=colors[b], label=f"sensitivity, {_name(b)} chosen") for b in bits
+                          if any(r.key == b for r in rows)]
     masked = [r.masked_top1 for r in rows]
     if any(m is not None for m in masked):
         ax2 = ax.twinx()
@@ -125,10 +125,16 @@ def sensitivity_figure(result) -> Figure:
     return fig
 
 
-def reference_bits(result) -> int:
-    """The bit-width the chosen costs are compared with: 8 when it is a candidate, else the widest."""
+def reference_bits(result) -> Any:
+    """The candidate the chosen costs are compared with: 8 bits (fixed point) when it is one, else
+    the widest (the last)."""
     bits = candidate_bits(result)
-    return 8 if 8 in bits else max(bits)
+    return next((b for b in (8, "uniform:8") if b in bits), bits[-1])
+
+
+def _name(key: Any) -> str:
+    """'W8' for a bit-width key, the label ('sp2:4') otherwise."""
+    return f"W{key}" if isinstance(key, int) else str(key)
 
 
 def cost_figure(result, metric: str) -> Figure:
@@ -144,13 +150,13 @@ def cost_figure(result, metric: str) -> Figure:
     else:
         value = lambda r, b: r.energy_mj_by_bits[b]  # noqa: E731
         label = "energy (mJ)"
-    chosen = [value(r, r.bits) for r in rows]
+    chosen = [value(r, r.key) for r in rows]
     at_ref = [value(r, ref) for r in rows]
     fig, ax = _layer_axes(len(rows), f"{result.model_name}: {label.split(' ')[0]} vs parameters")
     idx = np.arange(len(rows))
     w = 0.4
     b1 = ax.bar(idx - w / 2, chosen, w, color=BAR_CHOSEN, label=f"{label}, chosen bits")
-    b2 = ax.bar(idx + w / 2, at_ref, w, color=BAR_REF, label=f"{label}, W{ref}")
+    b2 = ax.bar(idx + w / 2, at_ref, w, color=BAR_REF, label=f"{label}, {_name(ref)}")
     ax.set_ylabel(label)
     _log_if_positive(ax, chosen + at_ref)
     ax2 = ax.twinx()

@@ -4,7 +4,7 @@ candidate bit-width (docs/design.md).
 >>> write_layers_csv(result, "runs/demo/layers.csv")   # doctest: +SKIP
 
 Columns: name, kind, params, macs, sensitivity, omega, bits, scheme, masked_top1, then for each
-candidate bit-width b (ascending): size_mib_b, latency_ms_b, energy_mj_b, cycles_compute_b,
+candidate b (ascending bits; 'sp2:4' style where schemes mix at equal bits): size_mib_b, latency_ms_b, energy_mj_b, cycles_compute_b,
 cycles_transfer_b, cycles_writeback_b, cycles_postprocess_b, cycles_total_b, bram18k_b.
 A value the pipeline did not measure (masked top-1 without test data) is an empty cell.
 """
@@ -28,12 +28,13 @@ PER_BITS = (
 )
 
 
-def candidate_bits(result) -> tuple[int, ...]:
-    """The candidate weight bit-widths the costs were measured at, ascending."""
-    found: set[int] = set()
+def candidate_bits(result) -> tuple:
+    """The candidates the costs were measured at, in the cost table's order (ascending bits):
+    bit-widths, or 'scheme:bits' labels where the candidates mix schemes at equal bits."""
+    found: dict = {}
     for row in result.layers:
-        found.update(row.cycles_by_bits)
-    return tuple(sorted(found)) or tuple(sorted(result.request.bits))
+        found.update(dict.fromkeys(row.cycles_by_bits))
+    return tuple(found) or tuple(sorted(result.request.bits))
 
 
 def layer_columns(bits: tuple[int, ...]) -> list[str]:

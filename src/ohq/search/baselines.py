@@ -22,6 +22,9 @@ def _size(table: CostTable, cols: np.ndarray) -> float:
 
 
 def _check(table: CostTable, limit: float) -> np.ndarray:
+    if table.mixed or list(table.bits) != sorted(set(table.bits)):
+        raise OhqError("the random and largest-first baselines step through one scheme's bit-widths; "
+                       f"these candidates mix schemes ({', '.join(map(str, table.keys))})")
     cols = np.zeros(len(table.names), dtype=int)
     if _size(table, cols) > limit + 1e-12:
         raise OhqError(f"the size budget {limit:.6g} MiB is below the all-{table.bits[0]}-bit size "

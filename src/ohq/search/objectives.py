@@ -28,10 +28,18 @@ class Problem:
 
     model: nn.Module
     names: list[str]
-    bits: tuple[int, ...]  # candidate weight bit-widths, sorted
+    bits: tuple[int, ...]  # each column's weight bits
     scheme: str
     method: Any  # a fitted ohq.sensitivity method (scores_, and alpha/bits where it has them)
-    costs: dict  # {layer: {bits: LayerCost}}
+    costs: dict  # {layer: {column key: LayerCost}} (ohq.hw.table.allocation_table)
+    candidates: tuple = ()  # one per column: scheme configs (empty: `bits` of `scheme`)
+    keys: tuple = ()  # the cost table's column keys (empty: `bits`)
+
+    def damage(self) -> np.ndarray:
+        """(layers × candidates) damage from the method, each column in its own scheme."""
+        from ohq.search.candidates import candidate_damage
+
+        return candidate_damage(self.method, self.candidates or self.bits, self.scheme)
 
     @property
     def scores(self) -> np.ndarray:
@@ -39,7 +47,7 @@ class Problem:
 
     def omegas(self, beta: float, gamma: float) -> np.ndarray:
         """Eq. 10 at the widest candidate (the cost each layer would have unquantized by OHQ)."""
-        top = max(self.bits)
+        top = (self.keys or self.bits)[int(np.argmax(self.bits))]
         cycles = [self.costs[n][top].cycles["total"] for n in self.names]
         energy = [self.costs[n][top].energy_mj for n in self.names]
         return omega(self.scores, cycles, energy, beta, gamma)
@@ -53,6 +61,7 @@ class Paper:
     beta: float = 0.5
     gamma: float = 0.5
     needs_size_budget = True
+    compares_schemes = False  # b·(Ω + γ) scores bits only: blind to a candidate's scheme
 
     def value(self, problem: Problem) -> tuple[np.ndarray, np.ndarray]:
         from ohq.sensitivity.damage import check_damage
@@ -70,9 +79,10 @@ class MinSensitivity:
     beta: float = 0.5
     gamma: float = 0.5
     needs_size_budget = False
+    compares_schemes = True
 
     def value(self, problem: Problem) -> tuple[np.ndarray, np.ndarray]:
-        damage = problem.method.damage(problem.bits, problem.scheme)
+        damage = problem.damage()
         # a tie-break far below any measured difference: where damage is equal (e.g. 0), more bits
         # win, so budget that no damage reduction can use is still spent rather than left idle
         tie = 1e-9 * float(np.abs(damage).max()) * np.asarray(problem.bits, float) / max(problem.bits)

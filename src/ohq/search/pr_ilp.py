@@ -71,9 +71,10 @@ def solve_pr(
         raise OhqError(f"the PR-aware allocation ILP failed: {res.message} (reconfigurations count "
                        f"{reconfig_ms:.3g} ms each against --latency-ms)")
     x = np.round(res.x[: n * nb]).reshape(n, nb).astype(bool)
-    bits = {name: table.bits[int(np.argmax(x[i]))] for i, name in enumerate(table.names)}
-    switches = sum(bits[a] != bits[b] for a, b in zip(table.names, table.names[1:], strict=False))
-    totals = {m: table.total(m, bits) for m in table.costs}
+    cols = np.argmax(x, axis=1)
+    bits, choice = table.pick(cols)
+    switches = int(sum(cols[i] != cols[i + 1] for i in range(n_s)))
+    totals = {m: table.total(m, choice) for m in table.costs}
     totals["latency_ms"] = totals.get("latency_ms", 0.0) + switches * reconfig_ms
-    obj = float(value[np.arange(n), [table.bits.index(bits[k]) for k in table.names]].sum() - pi * switches)
-    return Allocation(bits, totals, obj, solve_ms, {"switches": switches, "switch_penalty": pi})
+    obj = float(value[np.arange(n), cols].sum() - pi * switches)
+    return Allocation(bits, totals, obj, solve_ms, {"switches": switches, "switch_penalty": pi}, choice)

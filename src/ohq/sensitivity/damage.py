@@ -73,3 +73,25 @@ def fit_drop_scale(kl: np.ndarray, flips: np.ndarray) -> float:
 def kl_to_drop(damage: np.ndarray, scale: float) -> np.ndarray:
     """Predicted top-1 drop (fraction) from KL-unit damage with the fitted `scale`."""
     return 1.0 - np.exp(-scale * np.maximum(np.asarray(damage, float), 0.0))
+
+
+def damage_check(method, x, y) -> dict | None:
+    """Predicted vs measured top-1 drop per layer and candidate below the model's bits, for the run
+    report: prediction = `kl_to_drop` of the method's damage with the scale fitted on its own
+    samples; measured = `method.measured_drop(x, y)` on labelled data. None for a method that
+    cannot measure it without re-quantizing (only those with `measured_drop` can)."""
+    if not hasattr(method, "measured_drop"):
+        return None
+    from scipy.stats import spearmanr
+
+    cols = [j for j, b in enumerate(method.candidate_bits) if b < method.bits]
+    measured = method.measured_drop(x, y)[:, cols]
+    predicted = kl_to_drop(method.damage_, fit_drop_scale(method.damage_, method.flips_))[:, cols]
+    rho = {}
+    for k, j in enumerate(cols):
+        p, m = predicted[:, k], measured[:, k]
+        rho[str(method.candidate_bits[j])] = (float(spearmanr(p, m).statistic)
+                                              if np.ptp(p) > 0 and np.ptp(m) > 0 else None)
+    return {"layers": list(method.layer_names_), "bits": [method.candidate_bits[j] for j in cols],
+            "predicted": predicted.tolist(), "measured": measured.tolist(), "n_test": len(x),
+            "spearman": rho}

@@ -40,25 +40,20 @@ def plot_sensitivity(
     return path
 
 
-def plot_damage(
-    path: str | Path,
+def damage_figure(
     predicted: Sequence[float],
     measured: Sequence[float],
     labels: Sequence[str] = (),
     title: str = "",
-) -> Path:
-    """Write a PNG scatter: predicted vs measured top-1 drop (%), one point per (layer, bits)
-    case, with the y = x line; `labels` (e.g. "2 bits") colour the points by group."""
-    import matplotlib
+):
+    """A matplotlib Figure (no pyplot): predicted vs measured top-1 drop (%), one point per
+    (layer, bits) case, with the y = x line; `labels` (e.g. "2 bits") colour the points by group."""
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     pred, real = [100 * float(v) for v in predicted], [100 * float(v) for v in measured]
     groups = list(labels) if labels else [""] * len(pred)
-    fig, ax = plt.subplots(figsize=(4.5, 4.5))
+    fig = Figure(figsize=(4.5, 4.5))
+    ax = fig.subplots()
     for group in dict.fromkeys(groups):
         pts = [(p, r) for p, r, g in zip(pred, real, groups, strict=True) if g == group]
         ax.scatter([p for p, _ in pts], [r for _, r in pts], s=14, label=group or None)
@@ -71,6 +66,29 @@ def plot_damage(
     if title:
         ax.set_title(title, fontsize=9)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    return fig
+
+
+def plot_damage(
+    path: str | Path,
+    predicted: Sequence[float],
+    measured: Sequence[float],
+    labels: Sequence[str] = (),
+    title: str = "",
+) -> Path:
+    """Write `damage_figure(predicted, measured, labels, title)` as a PNG."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    damage_figure(predicted, measured, labels, title).savefig(path, dpi=120)
     return path
+
+
+def damage_check_figure(check: dict, model_name: str = ""):
+    """The run report's figure from `ohq.sensitivity.damage.damage_check`'s dict."""
+    bits, pred, real = check["bits"], check["predicted"], check["measured"]
+    rho = ", ".join(f"{b} bits ρ {check['spearman'][str(b)]:+.2f}" for b in bits
+                    if check["spearman"].get(str(b)) is not None)
+    labels = [f"{b} bits" for _ in pred for b in bits]
+    flat = [v for row in pred for v in row], [v for row in real for v in row]
+    title = f"{model_name}: each layer alone at b bits, {check['n_test']} test images" + (f"\n{rho}" if rho else "")
+    return damage_figure(*flat, labels, title)

@@ -8,11 +8,11 @@ plans do — the layer reads its input at b bits. Then
 
     damage(i, b) = 1/N Σ_j KL(softmax(M^q(x_j)) ‖ softmax(M^q_{i←b}(x_j)))
 
-and `flips_[i, b]` is the share of samples whose top-1 class changes. Candidates at or above the
-model's `bits` cost nothing by construction (damage 0). One extra quantization per candidate
-below `bits` gives the b-bit weights and input ranges. They are calibrated on `calib` when given
-(the pipeline passes its PTQ calibration set, so each perturbation is the one its plan will
-build), otherwise on the scored samples.
+and `flips_[i, b]` is the share of samples whose top-1 class changes. Fixed-point candidates at or
+above the model's `bits` cost nothing by construction (damage 0); other schemes are measured at
+every bit-width. One extra quantization per measured candidate gives the b-bit weights and
+input ranges. They are calibrated on `calib` when given (the pipeline passes its PTQ calibration
+set, so each perturbation is the one its plan will build), otherwise on the scored samples.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from ohq.errors import OhqError
 from ohq.sensitivity._suffix import SuffixRunner
 from ohq.sensitivity.base import (
     SensitivityMethod,
+    check_inputs,
     check_positive_int,
     chunks,
     kl_per_sample,
@@ -75,9 +76,11 @@ class QuantMQE(SensitivityMethod):
         seed: int = 0,
         batch_size: int = 64,
         calib: Tensor | None = None,
+        score: str = "kl",
         callback: Callable[[int, int], None] | None = None,
     ) -> None:
         self.calib = calib
+        self.score = score
         self.candidate_bits = tuple(sorted(int(b) for b in candidate_bits))
         self.scheme = scheme
         self.alpha = alpha
@@ -96,47 +99,71 @@ class QuantMQE(SensitivityMethod):
             raise OhqError(f"the fraction alpha must be in (0, 1], got {self.alpha}")
         if self.alpha < 1.0 and len(x) < self.n_masks:
             raise OhqError(f"qmqe averages {self.n_masks} masks but got only {len(x)} samples")
+        if self.score not in SCORES:
+            raise OhqError(f"qmqe score must be one of {sorted(SCORES)}, got {self.score!r}")
         if not self.candidate_bits:
             raise OhqError("qmqe needs at least one candidate bit-width")
-        low = [b for b in self.candidate_bits if b < self.bits]
+        low = [b for b in self.candidate_bits if self._measured(b)]
         calib = x if self.calib is None else self.calib
         qm = quantize(model, Plan(default=QuantSpec(self.bits, self.bits)), calib)
         qm.eval()
         a_bits = {b: b if self.activations else self.bits for b in low}
         low_models = {b: quantize(model, Plan(QuantSpec(b, a_bits[b], self.scheme)), calib) for b in low}
-        runner = SuffixRunner(graph_module(qm))
+        self._runner = runner = SuffixRunner(graph_module(qm))
         masks = 1 if self.alpha == 1.0 else self.n_masks
-        swaps = [[(b, self._swap(qm, low_models[b], name, i, k)) for b in low for k in range(masks)]
-                 for i, name in enumerate(names)]
+        self._swaps = [[(b, self._swap(qm, low_models[b], name, i, k)) for b in low for k in range(masks)]
+                       for i, name in enumerate(names)]
+        self._names = names
         kl = np.zeros((len(names), len(self.candidate_bits)))
         flips = np.zeros_like(kl)
-        cols = {b: self.candidate_bits.index(b) for b in low}
-        done, total = 0, len(range(0, len(x), self.batch_size)) * len(names)
-        with torch.no_grad():
-            for s in chunks(len(x), self.batch_size):
-                cache = runner.run_all(x[s])
-                ref = runner.output(cache)
-                _check_finite(ref, "the 8-bit model")
-                top = ref.argmax(dim=1)
-                for i, name in enumerate(names):
-                    original = runner.modules[name]
-                    try:
-                        for b, module in swaps[i]:
-                            runner.modules[name] = module
-                            out = runner.rerun(cache, name)
-                            _check_finite(out, f"layer {name!r} at {b} bits")
-                            kl[i, cols[b]] += float(kl_per_sample(ref, out).sum())
-                            flips[i, cols[b]] += float((out.argmax(dim=1) != top).sum())
-                    finally:
-                        runner.modules[name] = original
-                    done += 1
-                    self._tick(done, total)
+        for _, ref, i, col, out in self._sweep(x, progress=True):
+            kl[i, col] += float(SCORES[self.score](ref, out).sum())
+            flips[i, col] += float((out.argmax(dim=1) != ref.argmax(dim=1)).sum())
         self.damage_ = kl / (len(x) * masks)
         self.flips_ = flips / (len(x) * masks)
         computed = [n for n in runner.nodes if n.op not in ("placeholder", "output", "get_attr")]
         suffix = sum(len([n for n in runner.suffix(name) if n.op != "get_attr"]) for name in names)
         self.forward_equiv_ = masks * len(low) * suffix / max(len(computed), 1)
         return self.damage_[:, 0]
+
+    def _sweep(self, x: Tensor, progress: bool = False):
+        """(batch slice, 8-bit logits, layer index, candidate column, logits with layer i at b bits)."""
+        runner, names = self._runner, self._names
+        done, total = 0, len(range(0, len(x), self.batch_size)) * len(names)
+        with torch.no_grad():
+            for s in chunks(len(x), self.batch_size):
+                cache = runner.run_all(x[s])
+                ref = runner.output(cache)
+                _check_finite(ref, "the 8-bit model")
+                for i, name in enumerate(names):
+                    original = runner.modules[name]
+                    try:
+                        for b, module in self._swaps[i]:
+                            runner.modules[name] = module
+                            out = runner.rerun(cache, name)
+                            _check_finite(out, f"layer {name!r} at {b} bits")
+                            yield s, ref, i, self.candidate_bits.index(b), out
+                    finally:
+                        runner.modules[name] = original
+                    done += 1
+                    if progress:
+                        self._tick(done, total)
+
+    def measured_drop(self, x: Tensor, y: Tensor) -> np.ndarray:
+        """The truth `damage_` predicts, on labelled data: top-1 drop (fraction) of the 8-bit model
+        when layer i alone is at candidate b (layers × `candidate_bits`; 0 at or above `bits`),
+        from the same suffix re-runs as `fit` (no extra quantization)."""
+        if not hasattr(self, "_runner"):
+            raise OhqError("call fit() before measured_drop()")
+        x, y = check_inputs(x), torch.as_tensor(y)
+        if len(y) != len(x):
+            raise OhqError(f"{len(x)} inputs but {len(y)} labels")
+        masks = 1 if self.alpha == 1.0 else self.n_masks
+        lost = np.zeros((len(self._names), len(self.candidate_bits)))
+        for s, ref, i, col, out in self._sweep(x):
+            ok = (ref.argmax(dim=1) == y[s]).double() - (out.argmax(dim=1) == y[s]).double()
+            lost[i, col] += float(ok.sum()) / masks
+        return lost / len(x)  # candidates at or above `bits` are never swapped: 0
 
     def _swap(self, qm, qm_b, name: str, index: int, k: int) -> _Swapped:
         layer8, layer_b = qm.layers[name], qm_b.layers[name]
@@ -151,6 +178,10 @@ class QuantMQE(SensitivityMethod):
         inp = layer_b.inp if self.activations else None
         return _Swapped(layer8, layer_b, keep, inp)
 
+    def _measured(self, b: int) -> bool:
+        """False where the candidate is the reference itself (fixed point at ≥ `bits`: damage 0)."""
+        return b < self.bits or self.scheme != "uniform"
+
     def damage(self, bits: Sequence[int], scheme: str = "uniform") -> np.ndarray:
         """The measured damage for `bits` (each must be a candidate or ≥ the model's bits)."""
         if not hasattr(self, "damage_"):
@@ -158,12 +189,23 @@ class QuantMQE(SensitivityMethod):
         if scheme != self.scheme:
             raise OhqError(f"qmqe measured the {self.scheme!r} scheme, not {scheme!r}; "
                            f"fit it with scheme={scheme!r}")
-        missing = [b for b in bits if b < self.bits and b not in self.candidate_bits]
+        missing = [b for b in bits if self._measured(b) and b not in self.candidate_bits]
         if missing:
             raise OhqError(f"qmqe did not measure {missing} bits (candidates {list(self.candidate_bits)})")
-        cols = [self.damage_[:, self.candidate_bits.index(b)] if b < self.bits
+        cols = [self.damage_[:, self.candidate_bits.index(b)] if self._measured(b)
                 else np.zeros(len(self.layer_names_)) for b in bits]
         return check_damage(np.stack(cols, axis=1), self.name)
+
+
+def top1_loss(ref: Tensor, out: Tensor) -> Tensor:
+    """Per sample: how much probability the 8-bit model's top-1 class loses (a smooth top-1 change)."""
+    top = ref.argmax(dim=1, keepdim=True)
+    p_ref = torch.softmax(ref.double().flatten(1), dim=1).gather(1, top)
+    p_out = torch.softmax(out.double().flatten(1), dim=1).gather(1, top)
+    return (p_ref - p_out).squeeze(1)
+
+
+SCORES = {"kl": kl_per_sample, "top1": top1_loss}  # what damage_ averages over the samples
 
 
 def _check_finite(out: Tensor, what: str) -> None:

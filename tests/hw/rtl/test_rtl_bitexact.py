@@ -42,7 +42,7 @@ def test_network_bitexact(scheme, w_bits, a_bits):
     engine = RtlEngine(qm, check=True,
                        config=lambda ql: RtlConfig(scheme=scheme, w_bits=w_bits, a_bits=ql.inp.bits, **SMALL))
     assert torch.equal(engine(x), qm.to_integer()(x))
-    assert set(engine.layer_cycles) == set(qm.layers)
+    assert set(qm.layers) <= set(engine.layer_cycles)  # and the graph ops (ReLUs) between them
 
 
 def _conv_layer(scheme="uniform", w_bits=8, a_bits=8, **conv):

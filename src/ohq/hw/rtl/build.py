@@ -17,7 +17,7 @@ from ohq.hw.rtl.tools import RtlToolError, run_tool, verilator
 from ohq.io import cache_root
 
 SRC = Path(__file__).parent / "verilog"
-SOURCES = ("ohq_pe.sv", "ohq_core.sv", "ohq_tb.sv", "harness.cpp")
+SOURCES = ("ohq_pe.sv", "ohq_core.sv", "ohq_vec.sv", "ohq_engine.sv", "ohq_tb.sv", "harness.cpp")
 MODES = {"uniform": 0, "pot": 1, "sp2": 2}
 
 
@@ -30,7 +30,7 @@ class RtlConfig:
     w_bits: int = 8
     a_bits: int = 8
     fmax: int = 16384          # feature-buffer elements (one band of one group's input rows)
-    kmax: int = 1024           # weight-buffer entries per channel and bank (K = cin/g·kh·kw)
+    kmax: int = 8192           # weight-buffer entries per channel and bank (K = cin/g·kh·kw)
     pmax: int = 4096           # accumulator entries per channel (output pixels of one band)
     bw16: int = 171            # DRAM bytes per cycle x 16 (10.66 B/cycle: xc7z020's DMA rate)
     latency: int = 32          # DRAM read latency in cycles

@@ -12,8 +12,8 @@ from ohq.hw.rtl.engine import RtlEngine
 def rtl_eval(qmodel, x: Tensor, y: Tensor, limit: int, lanes: int = 16) -> dict:
     """Top-1 of the chip on the first `limit` samples, and how many logits equal the integer engine's.
 
-    Conv/linear layers run in RTL (batch 1 per simulation); every other op stays in the integer
-    engine (see `RtlEngine`).
+    Conv/linear layers run on the layer engine and the graph ops between them on the
+    post-processing unit, one image per simulation (see `RtlEngine`).
     """
     if limit < 1:
         raise OhqError(f"--limit {limit}: give at least 1 image")
@@ -38,4 +38,5 @@ def rtl_eval(qmodel, x: Tensor, y: Tensor, limit: int, lanes: int = 16) -> dict:
         "rtl_sim_seconds": engine.sim_seconds,
         "rtl_cycles_per_second": total / engine.sim_seconds if engine.sim_seconds else None,
         "rtl_lanes": lanes,
+        "rtl_steps_on_chip": len(engine.on_chip),
     }

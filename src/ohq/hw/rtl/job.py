@@ -20,7 +20,11 @@ from ohq.hw.rtl.build import RtlConfig
 
 CFG = ("cin_g", "in_h", "in_w", "cout_g", "groups", "kh", "kw", "stride", "pad", "out_h", "out_w",
        "band_oh", "frows", "kdim", "zin", "lo", "hi", "shift_k", "acc_mode", "out_bits", "in_bit",
-       "out_bit", "w_word", "max_cycles")
+       "out_bit", "w_word", "max_cycles", "unit",
+       # the post-processing unit (ohq.hw.rtl.vec)
+       "v_c", "v_ih", "v_iw", "v_oh", "v_ow", "v_kh", "v_kw", "v_stride", "v_pad", "v_dil", "v_pool",
+       "v_two", "v_lut", "v_abits", "v_bbits", "v_obits", "v_shift", "v_lo", "v_hi", "v_m0", "v_m1",
+       "v_c0", "v_aw", "v_bw", "v_tw", "v_ow0", "v_apw", "v_bpw", "v_opw")
 HEADER_WORDS = 4  # m, c, bias, spare
 
 

@@ -79,7 +79,9 @@ def simulate_layer(layer: Layer, cfg: RtlConfig, max_cycles: int = MAX_CYCLES) -
         raise RtlMapError(f"layer {layer.name!r}: the RTL maps square stride and padding only")
     groups = layer.groups if layer.kind != "linear" else 1
     cout_g = layer.out_channels // groups
-    est = layer.macs / (2 * cfg.lanes)
+    out_px = math.prod(layer.out_shape[2:]) if layer.kind != "linear" else 1
+    k = layer.in_channels // groups * math.prod(layer.kernel) if layer.kind != "linear" else layer.in_channels
+    est = groups * math.ceil(cout_g / 2) * out_px * math.ceil(k / cfg.lanes)  # tree passes
     job_of = lambda c=None, g=None: synthetic_job(layer, cfg.scheme, cfg.w_bits, cfg.a_bits, c, g)  # noqa: E731
     if est <= max_cycles or (cout_g <= 6 and groups <= 3):
         r = run_job(job_of(), cfg)

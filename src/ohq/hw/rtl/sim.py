@@ -33,12 +33,13 @@ class RtlResult:
     dram_bytes: int = 0        # 64-bit beats the DMA moved, x 8
 
 
-def run_job(job: LayerJob, cfg: RtlConfig) -> RtlResult:
+def simulate(regs: dict[str, int], dram: np.ndarray, out_word: int, out_count: int,
+             cfg: RtlConfig) -> tuple[np.ndarray, dict[str, int], float, int]:
+    """One job on the chip: (output words, the four counters and total, seconds, DRAM bytes)."""
     exe = simulator(cfg)
-    regs, dram, out_word, out_count = pack(job, cfg)
     with tempfile.TemporaryDirectory(prefix="ohq-rtl-") as tmp:
         jf, rf = Path(tmp) / "job.bin", Path(tmp) / "res.bin"
-        head = np.array([len(CFG)] + [regs[k] for k in CFG] + [len(dram)], np.int64)
+        head = np.array([len(CFG)] + [int(regs.get(k, 0)) for k in CFG] + [len(dram)], np.int64)
         with open(jf, "wb") as f:
             f.write(head.tobytes())
             f.write(dram.astype(np.uint64).tobytes())
@@ -51,11 +52,16 @@ def run_job(job: LayerJob, cfg: RtlConfig) -> RtlResult:
         raw = np.fromfile(rf, dtype=np.int64)
     counts = dict(zip(COUNTERS, (int(v) for v in raw[:4]), strict=True))
     counts["total"] = int(raw[4])
+    return raw[7:7 + out_count].view(np.uint64), counts, min(wall, float(raw[5]) * 1e-9), int(raw[6]) * 8
+
+
+def run_job(job: LayerJob, cfg: RtlConfig) -> RtlResult:
+    regs, dram, out_word, out_count = pack(job, cfg)
+    words, counts, secs, dram_bytes = simulate(regs, dram, out_word, out_count, cfg)
     cout = job.w.shape[0]
     oh, ow = job.out_hw
-    words = raw[7:7 + out_count].view(np.uint64)
     out = unpack_words(words, job.out_bits, cout * oh * ow, signed=job.acc_mode)
-    return RtlResult(out.reshape(cout, oh, ow), counts, min(wall, float(raw[5]) * 1e-9), int(raw[6]) * 8)
+    return RtlResult(out.reshape(cout, oh, ow), counts, secs, dram_bytes)
 
 
 def _conv_geometry(ql) -> tuple[int, int, int]:
@@ -106,11 +112,13 @@ def config_for(ql, lanes: int = 16, **kw) -> RtlConfig:
     return RtlConfig(lanes=lanes, scheme=scheme, w_bits=ql.w_bits, a_bits=ql.inp.bits, **kw)
 
 
-def run_layer(ql, q: Tensor, cfg: RtlConfig | None = None) -> tuple[Tensor, list[RtlResult]]:
-    """The layer on the chip: codes of the producer → what `ql.forward_int` returns, plus counters."""
+def run_layer(ql, q: Tensor, cfg: RtlConfig | None = None,
+              rescaled: bool = False) -> tuple[Tensor, list[RtlResult]]:
+    """The layer on the chip: codes of the producer → what `ql.forward_int` returns, plus counters.
+    `rescaled`: `q` is already in the layer's input quantizer (the engine rescaled it on the chip)."""
     from ohq.quant.dyadic import rescale
 
-    if ql.src is not None:
+    if ql.src is not None and not rescaled:
         q = rescale(q, ql.src, ql.inp)
     cfg = cfg or config_for(ql)
     results = [run_job(j, cfg) for j in layer_jobs(ql, q)]

@@ -32,6 +32,8 @@ int main(int argc, char** argv) {
   FILE* f = fopen(argv[1], "rb");
   if (!f) { fprintf(stderr, "error: cannot open %s\n", argv[1]); return 2; }
   int64_t ncfg = rd(f);
+  const int64_t NREG = 54;  // the registers below, in CFG order (ohq.hw.rtl.job)
+  if (ncfg != NREG) { fprintf(stderr, "error: job has %lld registers, the harness %lld\n", (long long)ncfg, (long long)NREG); return 2; }
   std::vector<int64_t> c(ncfg);
   for (auto& v : c) v = rd(f);
   int64_t nw = rd(f);
@@ -50,6 +52,14 @@ int main(int argc, char** argv) {
   top->hi = c[i++]; top->shift_k = c[i++]; top->acc_mode = c[i++]; top->out_bits = c[i++]; top->in_bit = c[i++];
   top->out_bit = c[i++]; top->w_word = c[i++];
   int64_t max_cycles = c[i++];
+  top->unit = c[i++];
+  top->v_c = c[i++]; top->v_ih = c[i++]; top->v_iw = c[i++]; top->v_oh = c[i++]; top->v_ow = c[i++];
+  top->v_kh = c[i++]; top->v_kw = c[i++]; top->v_stride = c[i++]; top->v_pad = c[i++]; top->v_dil = c[i++];
+  top->v_pool = c[i++]; top->v_two = c[i++]; top->v_lut = c[i++]; top->v_abits = c[i++];
+  top->v_bbits = c[i++]; top->v_obits = c[i++]; top->v_shift = c[i++]; top->v_lo = c[i++];
+  top->v_hi = c[i++]; top->v_m0 = c[i++]; top->v_m1 = c[i++]; top->v_c0 = c[i++];
+  top->v_aw = c[i++]; top->v_bw = c[i++]; top->v_tw = c[i++]; top->v_ow0 = c[i++];
+  top->v_apw = c[i++]; top->v_bpw = c[i++]; top->v_opw = c[i++];
   auto t0 = std::chrono::steady_clock::now();
   top->rst = 1; top->start = 0;
   for (int k = 0; k < 4; k++) { top->clk = 0; top->eval(); top->clk = 1; top->eval(); }

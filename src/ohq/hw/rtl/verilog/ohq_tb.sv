@@ -1,4 +1,4 @@
-// Testbench top for Verilator: the core against a DRAM model. The DRAM grants one 64-bit beat
+// Testbench top for Verilator: the layer engine and the post-processing unit against a DRAM model. The DRAM grants one 64-bit beat
 // when BW16/16 bytes per cycle of credit has built up (bandwidth) and returns read data LAT
 // cycles after the grant (latency); the words live in the C++ harness (DPI).
 module ohq_tb #(
@@ -11,6 +11,11 @@ module ohq_tb #(
     input  logic [31:0] out_h, out_w, band_oh, frows, kdim, zin, lo, hi, shift_k, acc_mode, out_bits,
     input  logic [47:0] in_bit, out_bit,
     input  logic [31:0] w_word,
+    input  logic [31:0] unit,       // 0: the layer engine (ohq_core), 1: post-processing (ohq_vec)
+    input  logic [31:0] v_c, v_ih, v_iw, v_oh, v_ow, v_kh, v_kw, v_stride, v_pad, v_dil,
+    input  logic [31:0] v_pool, v_two, v_lut, v_abits, v_bbits, v_obits, v_shift, v_lo, v_hi,
+    input  logic [63:0] v_m0, v_m1, v_c0,
+    input  logic [31:0] v_aw, v_bw, v_tw, v_ow0, v_apw, v_bpw, v_opw,
     output logic done,
     output logic [63:0] cnt_compute, cnt_transfer, cnt_writeback, cnt_post,
     output logic [63:0] cnt_beats   // 64-bit DRAM beats moved (reads and writes)
@@ -25,8 +30,8 @@ module ohq_tb #(
   logic [LAT:0] pv;
   logic [63:0] pd [LAT+1];
 
-  ohq_core #(.L(L), .MODE(MODE), .WB(WB), .WC(WC), .AB(AB), .M1(M1), .M2(M2),
-             .FMAX(FMAX), .KMAX(KMAX), .PMAX(PMAX)) core (.*);
+  ohq_engine #(.L(L), .MODE(MODE), .WB(WB), .WC(WC), .AB(AB), .M1(M1), .M2(M2),
+               .FMAX(FMAX), .KMAX(KMAX), .PMAX(PMAX)) engine (.*);
 
   assign m_gnt = m_req && credit >= 128;
   assign m_rvalid = pv[LAT];

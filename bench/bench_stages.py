@@ -1,0 +1,178 @@
+"""Stage times of a data-free run and the cost of sensitivity, as the speed goals state them.
+
+  pipeline     `ohq quantize --model resnet18 --input 1,3,224,224 --size-ratio 0.25` (32 distilled
+               images) through `run_pipeline`: wall and CPU seconds of every stage, the Adam steps
+               distillation took (plateau criterion), then the same request again (distilled batch
+               from the disk cache). Goal: at most 300 s on the 2-core machine.
+  sensitivity  the default method (qmqe) and hessian on a model, in W8A8 forward passes over the N
+               samples (wall time ratio, and qmqe's suffix work `forward_equiv_` in passes' worth of
+               graph nodes). Goal: qmqe at most 0.6 × L passes.
+  observers    top-1 with each observer named explicitly, per weight and per activation bit-width
+               (the other tensor at 8 bits min-max), and W4A4 for every pair (docs/quant.md).
+  override     a plan setting every layer to one spec under a W8A8 default vs the uniform plan
+               of that spec, per observer (mnist_resnet; docs/quant.md, Plans).
+  distill      BN loss and W8A8 / W4A4 top-1 (calibrated on the distilled batch) after k Adam steps,
+               and the step the plateau criterion stops at, on shipped MNIST models.
+
+Run: OMP_NUM_THREADS=2 python bench/bench_stages.py [--section pipeline|sensitivity|distill|all]
+The machine's load average is printed beside every timing: shared machines make wall times noisy,
+CPU seconds (user + system of this process) much less so.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import tempfile
+import time
+
+import torch
+
+from ohq.data import load_dataset, sample
+from ohq.data.distill import DEFAULT_PLATEAU, distill_data
+from ohq.models import load_model
+from ohq.quant import Plan, QuantSpec, quantize
+
+
+def cpu_seconds() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+def load() -> str:
+    return "load average " + " ".join(f"{v:.1f}" for v in os.getloadavg())
+
+
+def section_pipeline(model: str = "resnet18", shape=(1, 3, 224, 224), ratio: float = 0.25) -> None:
+    from ohq.pipeline import Request, run_pipeline
+
+    print(f"\n## Data-free pipeline, {model} at {shape}, size ratio {ratio}, {torch.get_num_threads()} threads\n")
+    with tempfile.TemporaryDirectory() as cache:  # a cold cache first, then the warm one
+        os.environ["OHQ_CACHE"] = cache
+        for label in ("cold cache", "warm cache"):
+            print(f"{label}: start {load()}")
+            cpu0, t0 = cpu_seconds(), time.perf_counter()
+            result = run_pipeline(Request(model, input_shape=tuple(shape), size_ratio=ratio))
+            wall, cpu = time.perf_counter() - t0, cpu_seconds() - cpu0
+            print(f"  data source: {result.data_source}")
+            for k, v in result.seconds.items():
+                print(f"  {k:12s} {v:7.1f} s")
+            print(f"  total        {wall:7.1f} s wall, {cpu:7.1f} s CPU; end {load()}")
+        os.environ.pop("OHQ_CACHE")
+
+
+def section_sensitivity(name: str = "mnist_resnet") -> None:
+    from ohq.sensitivity import get_method
+
+    print(f"\n## Sensitivity cost on {name} (N = 32 train samples), {torch.get_num_threads()} threads, {load()}\n")
+    loaded = load_model(name)
+    train = load_dataset(loaded.data, "train", loaded.normalize)
+    x, _ = sample(train, 32, 0)
+    calib, _ = sample(train, 256, 0)
+    net = quantize(loaded.model, Plan(QuantSpec(8, 8)), x)
+    with torch.no_grad():
+        net(x)
+        t0 = time.perf_counter()
+        for _ in range(3):
+            net(x)
+        one = (time.perf_counter() - t0) / 3
+    n_layers = len(net.layers)
+    print(f"one W8A8 pass over N: {one:.3f} s; L = {n_layers}, goal 0.6 L = {0.6 * n_layers:.1f} passes\n")
+    print("| method | seconds | passes (time) | passes (suffix nodes) |")
+    print("|---|---|---|---|")
+    for method, kw in (("qmqe", {"candidate_bits": (4, 8), "calib": calib}),
+                       ("qmqe", {"candidate_bits": (2, 3, 4, 8), "calib": calib}),
+                       ("hessian", {})):
+        est = get_method(method, **kw).fit(loaded.model, x)
+        equiv = getattr(est, "forward_equiv_", None)
+        label = method + (f" {kw['candidate_bits']}" if "candidate_bits" in kw else "")
+        print(f"| {label} | {est.seconds_:.1f} | {est.seconds_ / one:.1f} | "
+              f"{'—' if equiv is None else f'{equiv:.1f}'} |")
+    print(f"\n{load()}")
+
+
+def section_distill(names=("mnist_resnet", "mnist_mobilenet_v2"), n_test: int = 2000) -> None:
+    print(f"\n## Distillation steps vs calibration quality (32 images; top-1 on {n_test} test images)\n")
+    print(f"plateau criterion: {DEFAULT_PLATEAU}")
+    print("| model | steps | BN loss | W8A8 top-1 | W4A4 top-1 |")
+    print("|---|---|---|---|---|")
+    for name in names:
+        loaded = load_model(name)
+        test = load_dataset(loaded.data, "test", loaded.normalize)
+        x, y = test.x[:n_test], test.y[:n_test]
+        shape = tuple(loaded.input_shape[1:])
+        stop = distill_data(loaded.model, 32, shape, steps=500, seed=0, plateau=DEFAULT_PLATEAU).steps
+        for steps in sorted({0, 25, 50, 100, 200, 500, stop}):
+            d = distill_data(loaded.model, 32, shape, steps=steps, seed=0)
+            accs = []
+            for b in (8, 4):
+                net = quantize(loaded.model, Plan(QuantSpec(b, b)), d.x).fastest()
+                with torch.no_grad():
+                    accs.append(100 * float((net(x).argmax(1) == y).float().mean()))
+            mark = " (plateau stop)" if steps == stop else ""
+            print(f"| {name} | {steps}{mark} | {d.loss_after:.4g} | {accs[0]:.2f} | {accs[1]:.2f} |")
+
+
+def section_observers(names=("mnist_resnet", "mnist_cnn", "mnist_mobilenet_v2"), n_test: int = 2000) -> None:
+    obs = ("minmax", "mse", "percentile")
+    print(f"\n## Observers (256 calibration images, top-1 on {n_test} test images)\n")
+    print("| model | bits | " + " | ".join(obs) + " |")
+    print("|---|---|" + "---|" * len(obs))
+    for name in names:
+        loaded = load_model(name)
+        train, test = (load_dataset(loaded.data, s, loaded.normalize) for s in ("train", "test"))
+        calib, _ = sample(train, 256, 0)
+        x, y = test.x[:n_test], test.y[:n_test]
+
+        def top1(spec: QuantSpec, loaded=loaded, calib=calib, x=x, y=y) -> float:
+            net = quantize(loaded.model, Plan(spec), calib).fastest()
+            with torch.no_grad():
+                return 100 * float((net(x).argmax(1) == y).float().mean())
+
+        for label, make in [(f"W{b}A8", lambda o, b=b: QuantSpec(b, 8, w_observer=o, a_observer="minmax")) for b in (2, 3, 4, 8)] + \
+                           [(f"W8A{b}", lambda o, b=b: QuantSpec(8, b, w_observer="minmax", a_observer=o)) for b in (3, 4, 6)]:
+            print(f"| {name} | {label} | " + " | ".join(f"{top1(make(o)):.2f}" for o in obs) + " |", flush=True)
+        pairs = ", ".join(f"{w}/{a} {top1(QuantSpec(4, 4, w_observer=w, a_observer=a)):.2f}" for w in obs for a in obs)
+        print(f"| {name} | W4A4 (weight/act) | {pairs} |||", flush=True)
+
+
+def section_override(name: str = "mnist_resnet", n_test: int = 1000) -> None:
+    loaded = load_model(name)
+    train, test = (load_dataset(loaded.data, s, loaded.normalize) for s in ("train", "test"))
+    x, y = test.x[:n_test], test.y[:n_test]
+    print(f"\n## Every layer overridden under a W8A8 default vs the uniform plan ({name}, {n_test} test images)\n")
+    print("| layers | observer | calib seed | uniform | under W8A8 default |")
+    print("|---|---|---|---|---|")
+    for w, a, obs, seed in [(None, 4, "minmax", 0), (8, 4, "minmax", 0), (4, 3, "minmax", 0), (4, 4, "minmax", 0),
+                            (4, 4, "minmax", 1), (4, 4, "minmax", 2), (4, 4, "mse", 0), (4, 3, "mse", 0),
+                            (4, 4, "percentile", 0), (4, 4, "auto", 0), (4, 4, "auto", 1), (4, 4, "auto", 2)]:
+        calib, _ = sample(train, 256, seed)
+        spec = QuantSpec(w, a, w_observer=obs, a_observer=obs)
+        names = list(quantize(loaded.model, Plan(spec), calib[:8]).layers)
+        accs = []
+        for plan in (Plan(spec), Plan(QuantSpec(w, 8, w_observer=obs, a_observer=obs), dict.fromkeys(names, spec))):
+            net = quantize(loaded.model, plan, calib)
+            with torch.no_grad():
+                accs.append(100 * float((net(x).argmax(1) == y).float().mean()))
+        print(f"| W{w or 'fp'}A{a} | {obs} | {seed} | {accs[0]:.1f} | {accs[1]:.1f} |", flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--section", default="all", choices=("pipeline", "sensitivity", "distill", "observers", "override", "all"))
+    args = parser.parse_args()
+    if args.section in ("distill", "all"):
+        section_distill()
+    if args.section in ("override", "all"):
+        section_override()
+    if args.section in ("observers", "all"):
+        section_observers()
+    if args.section in ("sensitivity", "all"):
+        section_sensitivity()
+    if args.section in ("pipeline", "all"):
+        section_pipeline()
+
+
+if __name__ == "__main__":
+    main()
