@@ -73,11 +73,11 @@ def _main(monkeypatch, capsys, *args: str) -> tuple[int, str, str]:
 def test_candidates_choose_the_scheme_per_layer(tmp_path, monkeypatch, capsys):
     out = tmp_path / "run"
     code, stdout, _ = _main(monkeypatch, capsys, "quantize", "--model", "digits_cnn", "--data", "digits",
-                            "--candidates", "uniform:4,uniform:8,pot:4,sp2:4", "--latency-ms", "0.557",
+                            "--candidates", "uniform:4,uniform:8,pot:4,sp2:4", "--latency-ms", "0.90",  # all-W4 0.885 ms, all-W8 0.909
                             "--samples", "4", "--calib", "16", "--out", str(out), "--json")
     assert code in (0, None)
     doc = json.loads(stdout)
-    assert doc["latency_ms"] <= 0.557
+    assert doc["latency_ms"] <= 0.90
     assert {(row["scheme"], row["bits"]) for row in doc["layers"]} <= {("uniform", 4), ("uniform", 8), ("pot", 4),
                                                                        ("sp2", 4)}
     assert set(doc["layers"][0]["size_mib_by_bits"]) == {"uniform:4", "uniform:8", "pot:4", "sp2:4"}
