@@ -24,9 +24,9 @@ from scipy.stats import kendalltau, spearmanr
 from ohq.data import load_dataset
 from ohq.models import build_shipped
 from ohq.quant import Plan, QuantSpec, quantize
+from ohq.report.plots import plot_damage
 from ohq.sensitivity import get_method
 from ohq.sensitivity.damage import fit_drop_scale, kl_to_drop
-from ohq.sensitivity.plot import plot_damage
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "fixtures" / "models"))

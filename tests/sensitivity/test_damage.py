@@ -113,7 +113,7 @@ def test_fewer_samples_than_masks_is_one_clear_error(small):
 
 
 def test_plot_damage_writes_a_png(tmp_path):
-    from ohq.sensitivity.plot import plot_damage
+    from ohq.report.plots import plot_damage
 
     out = plot_damage(tmp_path / "d.png", [0.01, 0.2, 0.05], [0.02, 0.15, 0.0], ["2 bits", "2 bits", "3 bits"])
     assert out.read_bytes()[:4] == b"\x89PNG"

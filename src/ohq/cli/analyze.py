@@ -83,8 +83,8 @@ def analyze(
     json: JsonOpt = False,
 ) -> None:
     """Score every quantizable layer's sensitivity to quantization (the OHQ paper §3.2.1, Fig. 5 left)."""
+    from ohq.report.plots import plot_scores
     from ohq.sensitivity import MQE, get_method
-    from ohq.sensitivity.plot import plot_sensitivity
 
     if samples <= 0:
         raise OhqError(f"--samples must be a positive number of samples, got {samples}")
@@ -120,7 +120,7 @@ def analyze(
         for i, (n, s) in enumerate(zip(est.layer_names_, est.scores_, strict=True))
     ]
     if plot is not None:
-        plot_sensitivity(plot, est.layer_names_, est.scores_, top1, title=f"{loaded.name}: {method}")
+        plot_scores(plot, est.layer_names_, est.scores_, top1, title=f"{loaded.name}: {method}")
     doc = {
         "model": loaded.name,
         "method": method,

@@ -156,7 +156,7 @@ def render_figures(result, pareto_points: Sequence[dict[str, Any]] | None = None
         "energy_vs_params.png": plots.png_bytes(plots.cost_figure(result, "energy")),
     }
     if result.extra.get("damage"):  # measured by the pipeline (qmqe's suffix re-runs on test images)
-        from ohq.sensitivity.plot import damage_check_figure
+        from ohq.report.plots import damage_check_figure
 
         images["damage.png"] = plots.png_bytes(damage_check_figure(result.extra["damage"], result.model_name))
     if pareto_points is not None:

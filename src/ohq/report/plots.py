@@ -4,6 +4,10 @@
     plot_cycles_vs_params(result, path)   cycles at the chosen bits and at 8 bit (bars), params (line)
     plot_energy_vs_params(result, path)   the same for energy (mJ)
     plot_pareto(points, path)             top-1 vs size (MiB), latency as marker colour and size
+    plot_scores(path, names, scores, ...) one method's per-layer scores (`ohq analyze --plot`)
+    plot_damage(path, predicted, measured) predicted vs measured top-1 drop per (layer, bits)
+
+This is ohq's one plotting module: every figure of a run, a command or a benchmark is built here.
 
 Figures are built with `matplotlib.figure.Figure` and rendered by the Agg canvas, never through
 pyplot: nothing opens a window, nothing is registered globally, so nothing leaks or needs
@@ -52,6 +56,22 @@ def save_png(fig: Figure, path: str | Path) -> Path:
 
 def plot_sensitivity(result, path: str | Path) -> Path:
     return save_png(sensitivity_figure(result), path)
+
+
+def plot_scores(path: str | Path, names: Sequence[str], scores: Sequence[float],
+                masked_top1: Sequence[float] | None = None, title: str = "") -> Path:
+    """One method's per-layer scores in blue, the masked model's top-1 (if given) in orange."""
+    fig, ax = _layer_axes(len(names), title)
+    idx = list(range(len(names)))
+    ax.bar(idx, scores, color=BAR_CHOSEN, label="sensitivity")
+    ax.set_xlabel("layer")
+    ax.set_ylabel("sensitivity ω", color=BAR_CHOSEN)
+    ax.set_xticks(idx, names, rotation=90, fontsize=7)
+    if masked_top1 is not None:
+        ax2 = ax.twinx()
+        ax2.plot(idx, [100 * a for a in masked_top1], color=BAR_REF, marker="o", ms=3)
+        ax2.set_ylabel("masked top-1 (%)", color=BAR_REF)
+    return save_png(fig, path)
 
 
 def plot_cycles_vs_params(result, path: str | Path) -> Path:
@@ -256,3 +276,54 @@ def result_points(result) -> list[dict[str, Any]]:
                    "size_mib": result.totals["mixed"]["size_mib"],
                    "latency_ms": result.totals["mixed"]["latency_ms"]})
     return points
+
+
+# --- sensitivity damage ------------------------------------------------------------------------
+
+def damage_figure(
+    predicted: Sequence[float],
+    measured: Sequence[float],
+    labels: Sequence[str] = (),
+    title: str = "",
+):
+    """A matplotlib Figure (no pyplot): predicted vs measured top-1 drop (%), one point per
+    (layer, bits) case, with the y = x line; `labels` (e.g. "2 bits") colour the points by group."""
+    pred, real = [100 * float(v) for v in predicted], [100 * float(v) for v in measured]
+    groups = list(labels) if labels else [""] * len(pred)
+    fig = Figure(figsize=(4.5, 4.5))
+    ax = fig.subplots()
+    for group in dict.fromkeys(groups):
+        pts = [(p, r) for p, r, g in zip(pred, real, groups, strict=True) if g == group]
+        ax.scatter([p for p, _ in pts], [r for _, r in pts], s=14, label=group or None)
+    top = max([*pred, *real, 1e-3])
+    ax.plot([0, top], [0, top], color="grey", lw=0.8, ls="--")
+    ax.set_xlabel("predicted top-1 drop (%)")
+    ax.set_ylabel("measured top-1 drop (%)")
+    if labels:
+        ax.legend(fontsize=8)
+    if title:
+        ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def plot_damage(
+    path: str | Path,
+    predicted: Sequence[float],
+    measured: Sequence[float],
+    labels: Sequence[str] = (),
+    title: str = "",
+) -> Path:
+    """Write `damage_figure(predicted, measured, labels, title)` as a PNG."""
+    return save_png(damage_figure(predicted, measured, labels, title), path)
+
+
+def damage_check_figure(check: dict, model_name: str = ""):
+    """The run report's figure from `ohq.sensitivity.damage.damage_check`'s dict."""
+    bits, pred, real = check["bits"], check["predicted"], check["measured"]
+    rho = ", ".join(f"{b} bits ρ {check['spearman'][str(b)]:+.2f}" for b in bits
+                    if check["spearman"].get(str(b)) is not None)
+    labels = [f"{b} bits" for _ in pred for b in bits]
+    flat = [v for row in pred for v in row], [v for row in real for v in row]
+    title = f"{model_name}: each layer alone at b bits, {check['n_test']} test images" + (f"\n{rho}" if rho else "")
+    return damage_figure(*flat, labels, title)
