@@ -39,37 +39,6 @@ def read_plan_file(path: str, scheme: str = "uniform", a_bits: int | None = None
     return Plan.load(path, scheme, a_bits)
 
 
-def plot_costs(report, path: str) -> None:
-    """Cycles vs parameters and energy vs parameters per layer (the paper's Fig. 5/6, middle/right)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    idx = list(range(len(report.layers)))
-    params = [c.params for c in report.layers]
-    fig, axes = plt.subplots(1, 2, figsize=(13, 4))
-    for ax, key, label, color in (
-        (axes[0], "cycles", "clock cycles", "goldenrod"),
-        (axes[1], "energy", "energy (mJ)", "crimson"),
-    ):
-        ax.bar(idx, params, color="seagreen", alpha=0.5, label="parameters")
-        ax.set_xlabel("layer index")
-        ax.set_ylabel("parameters")
-        twin = ax.twinx()
-        values = [c.cycles["total"] if key == "cycles" else c.energy_mj for c in report.layers]
-        twin.plot(idx, values, color=color, marker="o", markersize=3, label=label)
-        twin.set_ylabel(label)
-        ax.set_title(f"{report.model}: {label} vs parameters ({report.probe}, {report.device})")
-    fig.tight_layout()
-    try:
-        fig.savefig(path, dpi=120)
-    except (OSError, ValueError) as exc:
-        raise OhqError(f"cannot write plot {path}: {exc}") from None
-    finally:
-        plt.close(fig)
-
-
 @app.command()
 def hw(
     model: ModelOpt,
@@ -117,7 +86,9 @@ def hw(
                       name=loaded.name, as_json=json, objective=flow_objective)
     report = estimate(graph, dev, plan, prb, scheme=scheme, a_bits=a_bits, model_name=loaded.name)
     if plot:
-        plot_costs(report, plot)
+        from ohq.report.plots import plot_hw_costs
+
+        plot_hw_costs(report, plot)
     if json:
         print_json(report.to_dict())
         return

@@ -6,6 +6,7 @@
     plot_pareto(points, path)             top-1 vs size (MiB), latency as marker colour and size
     plot_scores(path, names, scores, ...) one method's per-layer scores (`ohq analyze --plot`)
     plot_damage(path, predicted, measured) predicted vs measured top-1 drop per (layer, bits)
+    plot_hw_costs(report, path)           `ohq hw --plot`: cycles and energy vs parameters per layer
 
 This is ohq's one plotting module: every figure of a run, a command or a benchmark is built here.
 
@@ -72,6 +73,25 @@ def plot_scores(path: str | Path, names: Sequence[str], scores: Sequence[float],
         ax2.plot(idx, [100 * a for a in masked_top1], color=BAR_REF, marker="o", ms=3)
         ax2.set_ylabel("masked top-1 (%)", color=BAR_REF)
     return save_png(fig, path)
+
+
+def plot_hw_costs(report, path: str | Path) -> Path:
+    """`ohq hw --plot`: cycles and energy against parameters per layer of a HardwareReport."""
+    fig = Figure(figsize=(13, 4))
+    idx = list(range(len(report.layers)))
+    params = [c.params for c in report.layers]
+    for ax, key, label in zip(fig.subplots(1, 2), ("cycles", "energy"), ("clock cycles", "energy (mJ)"), strict=True):
+        ax.bar(idx, params, color=LINE, alpha=0.5, label="parameters")
+        ax.set_xlabel("layer index")
+        ax.set_ylabel("parameters")
+        values = [c.cycles["total"] if key == "cycles" else c.energy_mj for c in report.layers]
+        ax.twinx().plot(idx, values, color=BAR_REF, marker="o", markersize=3, label=label)
+        ax.set_title(f"{report.model}: {label} vs parameters ({report.probe}, {report.device})")
+    fig.tight_layout()
+    try:
+        return save_png(fig, path)
+    except (OSError, ValueError) as exc:
+        raise OhqError(f"cannot write plot {path}: {exc}") from None
 
 
 def plot_cycles_vs_params(result, path: str | Path) -> Path:
