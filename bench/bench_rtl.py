@@ -7,6 +7,7 @@
 2. the rtl probe on each shipped model at INT8: time to probe, simulator cycles/s, and the
    per-step relative error of the analytical model (fpga-model) against the RTL counters;
 3. (--synth) yosys synth_xilinx of the 8-lane tree per configuration vs the old formulas;
+   (--synth-engine) also the whole 8-lane engine (ENGINE) vs the old formulas;
 4. (--referee) the referee: distinct layers of the shipped models and sampled layers of
    ResNet-18/50, MobileNetV2/V3-Large at 224 through the RTL at INT8 and INT4 (192 lanes); the
    non-compute constants fitted on TRAIN and the per-step error on the held-out networks; the
@@ -78,9 +79,23 @@ def referee(device: str, models: list[str]) -> None:
             print(f"  sampled layers: {probe.sampled}")
 
 
-def synth() -> None:
+ENGINE = dict(lanes=8, scheme="uniform", w_bits=8, a_bits=8, fmax=16384, kmax=1024, pmax=1024)
+
+
+def formula_bram18(cfg: RtlConfig) -> int:
+    """The old count: one copy of each layer-engine buffer (Algorithm 2's view), in RAMB18s."""
+    from ohq.hw.accelerator import BRAM18_BYTES
+
+    feature = cfg.fmax * cfg.a_container // 8
+    weight = 2 * 2 * cfg.kmax * cfg.w_container // 8        # 2 banks x 2 channels
+    output = 2 * cfg.pmax * 4                               # 2 channels of 32-bit accumulators
+    return sum(-(-b // BRAM18_BYTES) for b in (feature, weight, output))
+
+
+def synth(device: str, whole: bool) -> None:
     from ohq.hw.rtl.synth import synthesize
 
+    dev = get_device(device)
     print("\n| scheme | W/A | lanes | products | yosys DSP | formula DSP | yosys LUT | formula LUT (products) |")
     print("|---|---|---|---|---|---|---|---|")
     for s, w, a in [("uniform", 8, 8), ("uniform", 4, 4), ("pot", 4, 8), ("sp2", 4, 8)]:
@@ -93,6 +108,17 @@ def synth() -> None:
             f_dsp = 0
             f_lut = prods * (shift_luts(w, a) if s == "pot" else shift_add_luts(w, a))
         print(f"| {s} | {w}/{a} | {r['lanes']} | {prods} | {r['dsp']} | {f_dsp} | {r['lut']} | {f_lut} |")
+    print(f"source: {r['source']}")
+    if not whole:
+        return
+    cfg = RtlConfig(**ENGINE)
+    r = synthesize(cfg, whole=True)
+    f_dsp = 2 * cfg.lanes // dsp_pack(8, dev.dsp_type)
+    print(f"\nwhole engine {ENGINE}: yosys {r['cpu_s']:.0f} CPU s ({r['wall_s']:.0f} s wall)")
+    print("| | LUT | FF | DSP48 | RAMB18 | LUTRAM |\n|---|---|---|---|---|---|")
+    print(f"| yosys ohq_engine | {r['lut']:,} | {r['ff']:,} | {r['dsp']} | {r['ramb18']} | {r['lutram']} |")
+    print(f"| formulas ({device}) | {dev.shell_lut:,} (shell_lut) | - | {f_dsp} (tree) | "
+          f"{formula_bram18(cfg)} (one copy per buffer) | - |")
     print(f"source: {r['source']}")
 
 
@@ -176,6 +202,7 @@ def main() -> None:
     ap.add_argument("--device", default="xc7z020")
     ap.add_argument("--models", default="digits_cnn,mnist_cnn,mnist_resnet,mnist_mobilenet_v2")
     ap.add_argument("--synth", action="store_true")
+    ap.add_argument("--synth-engine", action="store_true", help="also the whole engine (tens of minutes)")
     ap.add_argument("--skip-bitexact", action="store_true")
     ap.add_argument("--skip-probe", action="store_true")
     ap.add_argument("--referee", action="store_true")
@@ -184,8 +211,8 @@ def main() -> None:
         bitexact()
     if not args.skip_probe:
         referee(args.device, args.models.split(","))
-    if args.synth:
-        synth()
+    if args.synth or args.synth_engine:
+        synth(args.device, args.synth_engine)
     if args.referee:
         paper_and_spread(args.device, referee_heldout(args.device))
 

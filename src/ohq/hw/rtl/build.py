@@ -17,8 +17,16 @@ from ohq.hw.rtl.tools import RtlToolError, run_tool, verilator
 from ohq.io import cache_root
 
 SRC = Path(__file__).parent / "verilog"
-SOURCES = ("ohq_pe.sv", "ohq_core.sv", "ohq_vec.sv", "ohq_engine.sv", "ohq_tb.sv", "harness.cpp")
+SOURCES = ("ohq_ram.sv", "ohq_pe.sv", "ohq_lane.sv", "ohq_core.sv", "ohq_vec.sv", "ohq_engine.sv", "ohq_tb.sv", "harness.cpp")
 MODES = {"uniform": 0, "pot": 1, "sp2": 2}
+
+
+def container(bits: int) -> int:
+    """The power-of-two slot (2 to 32 bits) a code of `bits` bits travels in."""
+    c = 2
+    while c < bits:
+        c *= 2
+    return c
 
 
 @dataclass(frozen=True)
@@ -41,6 +49,17 @@ class RtlConfig:
         return 2 if self.w_bits <= 2 else 4 if self.w_bits <= 4 else 8
 
     @property
+    def a_container(self) -> int:
+        """Bits one activation code takes in DRAM and the feature buffer (a power of two, so the
+        RTL packs with shifts: 3-bit codes travel in 4-bit slots)."""
+        return container(self.a_bits)
+
+    @property
+    def pass_words(self) -> int:
+        """64-bit words of weight codes per tree pass (L codes in their containers)."""
+        return -(-self.lanes * self.w_container // 64)
+
+    @property
     def sp2_split(self) -> tuple[int, int]:
         m = self.w_bits - 1
         return (m + 1) // 2, m // 2
@@ -48,7 +67,7 @@ class RtlConfig:
     def verilog_params(self) -> dict[str, int]:
         m1, m2 = self.sp2_split if self.scheme == "sp2" else (2, 1)
         return {"L": self.lanes, "MODE": MODES[self.scheme], "WB": self.w_bits,
-                "WC": self.w_container, "AB": self.a_bits, "M1": m1, "M2": m2,
+                "WC": self.w_container, "AB": self.a_container, "M1": m1, "M2": m2,
                 "FMAX": self.fmax, "KMAX": self.kmax, "PMAX": self.pmax,
                 "BW16": self.bw16, "LAT": self.latency}
 

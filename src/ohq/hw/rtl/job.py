@@ -4,7 +4,9 @@ A `LayerJob` holds what the PS driver hands the IP core: the input codes (C, H, 
 codes (Cout, Cin/g, kh, kw), per-channel dyadic multipliers m and constants c with one shift k
 (requantization (acc·m + c) >> k, clamped to [lo, hi]), or the bias for a layer whose 32-bit
 accumulators go out as they are (`acc_mode`), plus the conv geometry. `pack` lays it out in DRAM
-(activations packed at a_bits, weight records of 4 header words + codes in their container bits)
+(activations packed in power-of-two containers, weight records of 4 header words + codes in
+their container bits, tree pass by tree pass: pass kc holds k = kc·L .. kc·L + L - 1 from a word
+boundary, `record_code_words`)
 and picks the row band that fits the buffers; a layer that cannot map raises `RtlMapError`.
 """
 
@@ -16,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ohq.errors import OhqError
-from ohq.hw.rtl.build import RtlConfig
+from ohq.hw.rtl.build import RtlConfig, container
 
 CFG = ("cin_g", "in_h", "in_w", "cout_g", "groups", "kh", "kw", "stride", "pad", "out_h", "out_w",
        "band_oh", "frows", "kdim", "zin", "lo", "hi", "shift_k", "acc_mode", "out_bits", "in_bit",
@@ -142,6 +144,16 @@ def check_job(job: LayerJob, cfg: RtlConfig) -> None:
         raise RtlMapError(f"input codes do not fit {cfg.a_bits} unsigned bits")
 
 
+def record_code_words(kdim: int, cfg: RtlConfig) -> int:
+    """64-bit words of codes in one weight record: each pass of L codes padded to a word boundary."""
+    return -(-kdim // cfg.lanes) * cfg.pass_words
+
+
+def out_container(job: LayerJob) -> int:
+    """Bits one output travels in: a power-of-two container, 32 for accumulators."""
+    return 32 if job.acc_mode else container(job.out_bits)
+
+
 def pack(job: LayerJob, cfg: RtlConfig) -> tuple[dict[str, int], np.ndarray, int, int]:
     """(registers, DRAM words, output word, output word count)."""
     check_job(job, cfg)
@@ -149,26 +161,30 @@ def pack(job: LayerJob, cfg: RtlConfig) -> tuple[dict[str, int], np.ndarray, int
     c_in, h, w = job.x.shape
     oh, ow = job.out_hw
     kdim = cin_g * kh * kw
-    xin = pack_words(job.x.reshape(-1), cfg.a_bits)
+    xin = pack_words(job.x.reshape(-1), cfg.a_container)
     codes = encode_weights(job.w.reshape(cout, kdim), cfg)
-    kw_words = -(-kdim * cfg.w_container // 64)
+    passes = -(-kdim // cfg.lanes)
+    kw_words = record_code_words(kdim, cfg)
+    codes = np.concatenate([codes, np.zeros((cout, passes * cfg.lanes - kdim), np.int64)], axis=1)
     recs = np.zeros((cout, HEADER_WORDS + kw_words), np.uint64)
     recs[:, 0] = job.m.astype(np.int64).view(np.uint64)
     recs[:, 1] = job.c.astype(np.int64).view(np.uint64)
     recs[:, 2] = (job.bias.astype(np.int64) & 0xFFFFFFFF).astype(np.uint64)
     for i in range(cout):
-        recs[i, HEADER_WORDS:] = pack_words(codes[i], cfg.w_container)[:kw_words]
+        recs[i, HEADER_WORDS:] = np.concatenate(
+            [pack_words(row, cfg.w_container) for row in codes[i].reshape(passes, cfg.lanes)])[:kw_words]
     w_word = len(xin)
     out_word = w_word + recs.size
     n_out = cout * oh * ow
-    out_count = -(-n_out * job.out_bits // 64)
+    ob = out_container(job)
+    out_count = -(-n_out * ob // 64)
     dram = np.concatenate([xin, recs.reshape(-1), np.zeros(out_count, np.uint64)])
     boh = band_rows(job, cfg)
     macs = cout * oh * ow * kdim
     regs = dict(cin_g=cin_g, in_h=h, in_w=w, cout_g=cout // job.groups, groups=job.groups, kh=kh,
                 kw=kw, stride=job.stride, pad=job.pad, out_h=oh, out_w=ow, band_oh=boh,
                 frows=(boh - 1) * job.stride + kh, kdim=kdim, zin=job.zin, lo=job.lo, hi=job.hi,
-                shift_k=job.shift, acc_mode=int(job.acc_mode), out_bits=job.out_bits, in_bit=0,
+                shift_k=job.shift, acc_mode=int(job.acc_mode), out_bits=ob, in_bit=0,
                 out_bit=out_word * 64, w_word=w_word,
                 max_cycles=20 * (macs // cfg.lanes + len(dram) + kdim + n_out) + 10_000_000)
     return regs, dram, out_word, out_count

@@ -19,7 +19,7 @@ import torch
 from torch import Tensor
 
 from ohq.hw.rtl.build import RtlConfig, simulator
-from ohq.hw.rtl.job import CFG, LayerJob, RtlMapError, pack, unpack_words
+from ohq.hw.rtl.job import CFG, LayerJob, RtlMapError, out_container, pack, unpack_words
 from ohq.hw.rtl.tools import RtlToolError, last_error
 
 COUNTERS = ("compute", "transfer", "writeback", "postprocess")
@@ -60,7 +60,7 @@ def run_job(job: LayerJob, cfg: RtlConfig) -> RtlResult:
     words, counts, secs, dram_bytes = simulate(regs, dram, out_word, out_count, cfg)
     cout = job.w.shape[0]
     oh, ow = job.out_hw
-    out = unpack_words(words, job.out_bits, cout * oh * ow, signed=job.acc_mode)
+    out = unpack_words(words, out_container(job), cout * oh * ow, signed=job.acc_mode)
     return RtlResult(out.reshape(cout, oh, ow), counts, secs, dram_bytes)
 
 

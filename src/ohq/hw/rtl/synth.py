@@ -2,46 +2,53 @@
 
 `synthesize(cfg)` covers `ohq_tree` (the lanes and their adder trees, registered), the part the
 analytical model's packing and LUT formulas describe. `synthesize(cfg, whole=True)` runs the whole
-accelerator (`ohq_engine`: layer engine, post-processing unit, DMA); its buffers are read by L
-lanes per cycle (multi-ported, not BRAM-inferable) and at 8 lanes with tiny buffers it did not
-finish within 45 min on this loaded machine (docs/hardware.md § RTL engine). Buffers stay on the
-BRAM formulas of `ohq.hw.accelerator` (Algorithm 2).
+accelerator (`ohq_engine`: layer engine with its tile buffers, post-processing unit, DMA): the
+buffers are simple-dual-port memories (`ohq_ram.sv`) that yosys maps onto RAMB18/RAMB36 or
+distributed RAM. `check_fits(res, device)` names the resource a result overflows on a part.
+Results carry the yosys version and the exact script as their source; `resources.json` holds the
+measured ones (`python bench/bench_rtl.py --synth`).
 """
 
 from __future__ import annotations
 
+import json
 import re
 import tempfile
+import time
 from pathlib import Path
 
+from ohq.errors import OhqError
 from ohq.hw.rtl.build import SRC, RtlConfig
 from ohq.hw.rtl.tools import run_tool, yosys
 
 FAMILY = {"7series": "xc7", "ultrascale": "xcu", "ultrascale+": "xcup"}
+RESOURCES = Path(__file__).parent / "resources.json"
+ENGINE_SOURCES = ("ohq_ram.sv", "ohq_pe.sv", "ohq_lane.sv", "ohq_core.sv", "ohq_vec.sv", "ohq_engine.sv")
+
+
+def _nodsp(cfg: RtlConfig) -> str:
+    # <= 4-bit fixed-point lanes are LUT multipliers by design; yosys ignores use_dsp on the wire
+    return " -nodsp" if cfg.scheme == "uniform" and cfg.w_bits <= 4 else ""
 
 
 def script(cfg: RtlConfig, family: str = "xc7") -> str:
     p = cfg.verilog_params()
     sets = " ".join(f"-set {k} {p[k]}" for k in ("L", "MODE", "WB", "AB", "M1", "M2"))
-    # <= 4-bit fixed-point lanes are LUT multipliers by design; yosys ignores use_dsp on the wire
-    nodsp = " -nodsp" if cfg.scheme == "uniform" and cfg.w_bits <= 4 else ""
     return (f"read_verilog -sv {SRC / 'ohq_pe.sv'} {SRC / 'ohq_tree.sv'}\n"
             f"chparam {sets} ohq_tree\n"
-            f"synth_xilinx -family {family} -top ohq_tree -flatten{nodsp}\n"
+            f"synth_xilinx -family {family} -top ohq_tree -flatten{_nodsp(cfg)}\n"
             "stat\n")
 
 
-ENGINE_SOURCES = ("ohq_pe.sv", "ohq_core.sv", "ohq_vec.sv", "ohq_engine.sv")
-
-
 def engine_script(cfg: RtlConfig, family: str = "xc7") -> str:
-    """The whole accelerator (`ohq_engine`: layer engine, post-processing unit, DMA) for `cfg`."""
+    """The whole accelerator (`ohq_engine`: layer engine, post-processing unit, DMA) for `cfg`.
+    No -nodsp here (it would put the post-process multipliers on LUTs): <= 4-bit uniform lanes map
+    onto DSPs in this run; `script` gives their LUT cost."""
     p = cfg.verilog_params()
     sets = " ".join(f"-set {k} {p[k]}" for k in ("L", "MODE", "WB", "WC", "AB", "M1", "M2", "FMAX", "KMAX", "PMAX"))
-    nodsp = " -nodsp" if cfg.scheme == "uniform" and cfg.w_bits <= 4 else ""
     return (f"read_verilog -sv {' '.join(str(SRC / n) for n in ENGINE_SOURCES)}\n"
             f"chparam {sets} ohq_engine\n"
-            f"synth_xilinx -family {family} -top ohq_engine -flatten{nodsp}\n"
+            f"synth_xilinx -family {family} -top ohq_engine -flatten\n"
             "stat\n")
 
 
@@ -59,21 +66,50 @@ def parse_stat(log: str) -> dict[str, int]:
     }
 
 
+def run_script(text: str, timeout: float = 3600) -> tuple[dict[str, int], str, float]:
+    """(cell counts, yosys version, CPU seconds of yosys) of one script."""
+    exe = yosys()
+    with tempfile.TemporaryDirectory(prefix="ohq-yosys-") as tmp:
+        (Path(tmp) / "synth.ys").write_text(text)
+        t0 = time.process_time()
+        c0 = _child_cpu()
+        run_tool([exe, "-q", "-s", "synth.ys", "-l", "log.txt"], "yosys synth_xilinx", cwd=Path(tmp), timeout=timeout)
+        cpu = _child_cpu() - c0 + time.process_time() - t0
+        counts = parse_stat((Path(tmp) / "log.txt").read_text())
+    return counts, run_tool([exe, "-V"], "yosys -V").strip(), cpu
+
+
+def _child_cpu() -> float:
+    import resource
+
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
 def synthesize(cfg: RtlConfig, family: str = "xc7", whole: bool = False, timeout: float = 3600) -> dict:
     """Resources of the tree (or with `whole`, the whole engine) for `cfg`, with the yosys
-    version and script as their source."""
-    exe = yosys()
-    text_of = engine_script if whole else script
-    with tempfile.TemporaryDirectory(prefix="ohq-yosys-") as tmp:
-        ys = Path(tmp) / "tree.ys"
-        ys.write_text(text_of(cfg, family))
-        log = Path(tmp) / "log.txt"
-        run_tool([exe, "-q", "-s", ys.name, "-l", log.name], "yosys synth_xilinx", cwd=Path(tmp), timeout=timeout)
-        text = log.read_text()
-    version = run_tool([exe, "-V"], "yosys -V").strip()
-    res = parse_stat(text)
+    version and script as their source and the synthesis CPU seconds."""
+    text = (engine_script if whole else script)(cfg, family)
+    t0 = time.perf_counter()
+    res, version, cpu = run_script(text, timeout)
     res.update(lanes=cfg.lanes, scheme=cfg.scheme, w_bits=cfg.w_bits, a_bits=cfg.a_bits,
                family=family, unit="ohq_engine" if whole else "ohq_tree",
                fmax=cfg.fmax, kmax=cfg.kmax, pmax=cfg.pmax,
-               source=f"{version}; {text_of(cfg, family).strip()}".replace("\n", "; "))
+               wall_s=round(time.perf_counter() - t0, 1), cpu_s=round(cpu, 1),
+               source=f"{version}; {text.strip()}".replace("\n", "; ").replace(str(SRC) + "/", ""))
     return res
+
+
+def check_fits(res: dict, device) -> None:
+    """Raise (one line) naming each resource a synthesis result needs beyond the part's."""
+    have = {"lut": device.lut, "dsp": device.dsp, "ramb18": device.bram18k}
+    over = [f"{k.upper()} {res[k]:,} > {have[k]:,}" for k in have if res.get(k, 0) > have[k]]
+    if over:
+        raise OhqError(f"the {res.get('lanes')}-lane {res.get('unit', 'engine')} does not fit "
+                       f"{device.part}: {', '.join(over)}")
+
+
+def recorded(unit: str | None = None) -> list[dict]:
+    """The measured results in resources.json (optionally of one unit)."""
+    rows = json.loads(RESOURCES.read_text())["results"]
+    return [r for r in rows if unit is None or r.get("unit", "ohq_tree") == unit]

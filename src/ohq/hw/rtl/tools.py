@@ -51,10 +51,11 @@ def yosys() -> str:
 def last_error(text: str) -> str:
     """The tool's last line that reads like an error (else its last non-empty line)."""
     lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
-    noise = ("command failed", "see the manual", "exited with", "waiting for unfinished")
+    noise = ("command failed", "see the manual", "exited with", "waiting for unfinished",
+             "exiting due to", "error(s)")
     for ln in reversed(lines):
         low = ln.lower()
-        if "error" in low and not any(n in low for n in noise):
+        if "error" in low and not low.startswith(("make:", "make[")) and not any(n in low for n in noise):
             return ln[:300]
     return lines[-1][:300] if lines else "no output"
 

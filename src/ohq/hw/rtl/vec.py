@@ -9,11 +9,12 @@ cut into rows of at most the buffer's size. A job that does not fit raises `RtlM
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 
-from ohq.hw.rtl.build import RtlConfig
+from ohq.hw.rtl.build import RtlConfig, container
 from ohq.hw.rtl.job import RtlMapError, pack_words, unpack_words
 from ohq.hw.rtl.sim import RtlResult, simulate
 
@@ -51,6 +52,12 @@ class VecJob:
         _, h, w = self.a.shape
         span = [self.dil * (k - 1) + 1 for k in self.kernel]
         return (h + 2 * self.pad - span[0]) // self.stride + 1, (w + 2 * self.pad - span[1]) // self.stride + 1
+
+
+def lanes(slot_bits: int, stride: int, vl: int = 16) -> int:
+    """Lanes the unit runs per cycle: one input word's worth, at most VL, and at most
+    32 / gcd(stride, 32) so that strided lanes read distinct buffer banks (ohq_vec.sv)."""
+    return min(64 // slot_bits, vl, 32 // math.gcd(stride, 32))
 
 
 def _words(n: int, bits: int) -> int:
@@ -99,23 +106,24 @@ def pack_vec(job: VecJob, cfg: RtlConfig) -> tuple[dict[str, int], np.ndarray, i
         geo = dict(v_ih=h, v_iw=w, v_oh=oh, v_ow=ow, v_kh=job.kernel[0], v_kw=job.kernel[1],
                    v_stride=job.stride, v_pad=job.pad, v_dil=job.dil)
         oh_ow, shape = oh * ow, (c, oh, ow)
-    apw, opw = _words(a.shape[1], job.a_bits), _words(oh_ow, job.o_bits)
-    bpw = _words(a.shape[1], job.b_bits) if b is not None else 0
-    parts = [_planes(a, job.a_bits)]
+    ab, bb, ob = container(job.a_bits), container(job.b_bits), container(job.o_bits)  # slots
+    apw, opw = _words(a.shape[1], ab), _words(oh_ow, ob)
+    bpw = _words(a.shape[1], bb) if b is not None else 0
+    parts = [_planes(a, ab)]
     if b is not None:
-        parts.append(_planes(b, job.b_bits))
+        parts.append(_planes(b, bb))
     table = np.zeros(0, np.uint64)
     if job.table is not None:
-        table = pack_words(np.resize(job.table, 1 << job.a_bits), 16)
+        table = pack_words(np.resize(job.table, 1 << ab), 16)
         parts.append(table)
     dram = np.concatenate(parts + [np.zeros(planes * opw, np.uint64)])
     aw, bw = 0, planes * apw
     tw = bw + planes * bpw
     ow0 = tw + len(table)
-    post = planes * -(-oh_ow // max(1, 64 // job.a_bits)) * (geo["v_kh"] * geo["v_kw"] + 1)
+    post = planes * -(-oh_ow // lanes(ab, geo["v_stride"])) * (geo["v_kh"] * geo["v_kw"] + 1)
     regs = dict(unit=1, v_c=planes, **geo, v_pool=int(job.pool == "max"), v_two=int(b is not None),
-                v_lut=int(job.table is not None), v_abits=job.a_bits, v_bbits=job.b_bits,
-                v_obits=job.o_bits, v_shift=job.shift, v_lo=job.lo, v_hi=job.hi, v_m0=job.m0,
+                v_lut=int(job.table is not None), v_abits=ab, v_bbits=bb,
+                v_obits=ob, v_shift=job.shift, v_lo=job.lo, v_hi=job.hi, v_m0=job.m0,
                 v_m1=job.m1, v_c0=job.c0, v_aw=aw, v_bw=bw, v_tw=tw, v_ow0=ow0, v_apw=apw,
                 v_bpw=bpw, v_opw=opw, max_cycles=20 * (len(dram) + post) + 10_000_000)
     return regs, dram, ow0, planes * opw, (planes, oh_ow, opw, shape)
@@ -125,7 +133,8 @@ def run_vec(job: VecJob, cfg: RtlConfig) -> RtlResult:
     """The op on the simulated chip: output codes (C, OH, OW) and the unit's counters."""
     regs, dram, out_word, out_count, (planes, per, opw, shape) = pack_vec(job, cfg)
     words, counts, secs, dram_bytes = simulate(regs, dram, out_word, out_count, cfg)
-    rows = [unpack_words(words[i * opw:(i + 1) * opw], job.o_bits, per, signed=False) for i in range(planes)]
+    ob = container(job.o_bits)
+    rows = [unpack_words(words[i * opw:(i + 1) * opw], ob, per, signed=False) for i in range(planes)]
     flat = np.concatenate(rows) if rows else np.zeros(0, np.int64)
     n = int(np.prod(shape))
     return RtlResult(flat[:n].reshape(shape), counts, secs, dram_bytes)

@@ -35,16 +35,15 @@ module ohq_core #(
     input  logic m_gnt, m_rvalid,
     input  logic [63:0] m_rdata
 );
-  localparam int EPWF = 64 / AB;
-  localparam int EPWW = 64 / WC;
-  localparam int PP = 64 / AB;
+  localparam int EPWF = 64 / AB;           // AB, WC: container bits, powers of two
+  localparam int LGA = $clog2(AB), LGF = $clog2(EPWF);
+  localparam int PP = 64 / AB, LGP = $clog2(PP);
+  localparam int KR = (KMAX + L - 1) / L, KRW = KR > 1 ? $clog2(KR) : 1;   // tree passes
+  localparam int PW = (L * WC + 63) / 64;  // 64-bit words of weight codes per pass
+  localparam int FR = (FMAX + EPWF - 1) / EPWF, FRW = FR > 1 ? $clog2(FR) : 1;
+  localparam int PR = (PMAX + PP - 1) / PP, PRW = PR > 1 ? $clog2(PR) : 1;
+  localparam int OR = (PMAX + 31) / 32, ORW = OR > 1 ? $clog2(OR) : 1;
 
-  // ---- buffers ----
-  logic [AB-1:0] fbuf [FMAX];
-  logic [WB-1:0] wbuf [4*KMAX];          // (bank*2 + ch)*KMAX + k
-  logic [31:0] offc [KMAX];
-  logic [3:0] tky [KMAX], tkx [KMAX];
-  logic signed [31:0] abuf [2*PMAX], obuf [2*PMAX];
   logic signed [63:0] pm [4], pc [4];
   logic signed [31:0] pb [4];
 
@@ -52,42 +51,66 @@ module ohq_core #(
   typedef enum logic [3:0] {S_IDLE, S_GEN, S_FJOB, S_FWAIT, S_WJOB, S_WWAIT, S_COMP, S_POST,
                             S_PFWAIT, S_OJOB, S_OWAIT, S_NEXT, S_DONE} state_t;
   state_t st;
-  logic [31:0] g, oy0, boh, npix, fc, pair, nch, bank, kw_words, rec_words;
-  logic [31:0] gc, gky, gkx, gk;             // address-table generator
+  logic [31:0] g, oy0, boh, npix, fc, pair, nch, bank, rec_words;
+  logic [31:0] gc, gky, gkx, gk, gl, gr, goff_c, goff_y, cstep, rstep;  // address-table generator
   logic [31:0] p, py, px, kbase, rowbase, pp_e, pp_ch, och;
   logic signed [31:0] iy0, ix0, r0;
   logic signed [31:0] acc0, acc1;
-  logic pf_busy, pf_done, whole;
+  logic pf_busy, whole;
   logic [31:0] nkc, kc;
+  // the next cycle's gather and post-process state: the buffers' read addresses
+  logic [31:0] n_kc, n_kbase, n_rowbase, n_pp_e, n_pp_ch;
+  logic signed [31:0] n_iy0, n_ix0;
 
   // ---- DMA engine ----
   logic d_start, d_busy, d_we;
-  logic [1:0] d_tgt;                          // 0 feature, 1 weights
+  logic [1:0] d_tgt;                          // 0 feature, 1 weights, 2 write outputs
   logic [47:0] d_bit;
-  logic [31:0] d_n, d_dst, d_words, d_issued, d_recv, d_nrec, d_bank, d_ch;
-  logic [31:0] d_rec, d_wi;
+  logic [31:0] d_n, d_dst, d_words, d_issued, d_recv, d_bank, d_ch;
+  logic [31:0] d_rec, d_wi, d_wj, d_wr;       // weight record, word in it, word slot and pass
+  logic signed [31:0] d_a0;                   // feature-buffer address of the beat's slot 0
   logic [5:0] d_off_e;                        // first element's slot in its word
 
-  wire [31:0] ob = out_bits;  // 4, 8 (requantized codes) or 32 (accumulators)
-  wire [63:0] omask = (ob == 32) ? 64'hffff_ffff : ((64'd1 << ob) - 1);
+  // output container bits: 2, 4, 8 (codes), 16 or 32 (accumulators): shifts, no divisions
+  logic [2:0] lgo;
+  always_comb
+    case (out_bits)
+      32'd2: lgo = 1; 32'd4: lgo = 2; 32'd16: lgo = 4; 32'd32: lgo = 5; default: lgo = 3;
+    endcase
 
   assign m_req = d_busy && d_issued < d_words;
   assign m_we = d_we;
   assign m_addr = 32'(d_bit >> 6) + d_issued;
+  wire rx = !d_start && d_busy && !d_we && m_rvalid;
 
-  // output word packing for a write job
-  always_comb begin
-    m_wdata = '0;
-    m_wmask = '0;
-    for (int s = 0; s < 16; s++) begin
-      longint e;
-      e = longint'(d_issued) * (64 / ob) + s - longint'(d_off_e);
-      if (s < 64 / ob && e >= 0 && e < longint'(d_n)) begin
-        m_wdata = m_wdata | ((64'(obuf[d_ch*PMAX + 32'(e)]) & omask) << (s * ob));
-        m_wmask = m_wmask | (omask << (s * ob));
+  // ---- feature-buffer write: beat slot s goes to bank (d_a0 + s) mod EPWF ----
+  logic [EPWF-1:0] f_we;
+  logic [EPWF*FRW-1:0] f_row;
+  logic [EPWF*AB-1:0] f_wd;
+  always_comb
+    for (int b = 0; b < EPWF; b++) begin
+      logic [LGF-1:0] s;
+      logic signed [31:0] a;
+      s = LGF'(b) - d_a0[LGF-1:0];
+      a = d_a0 + $signed({26'd0, 6'(s)});
+      f_we[b] = rx && d_tgt == 0 && a >= $signed(d_dst) && a < $signed(d_dst + d_n);
+      f_row[b*FRW +: FRW] = a[LGF +: FRW];
+      f_wd[b*AB +: AB] = m_rdata[32'(s) * AB +: AB];
+    end
+
+  // ---- weight buffer: per channel, PW banks of 64-bit words, row {bank, pass} ----
+  logic [PW*64-1:0] wq [2];
+  genvar ci, wj;
+  generate
+    for (ci = 0; ci < 2; ci++) begin : g_wch
+      for (wj = 0; wj < PW; wj++) begin : g_wbank
+        ohq_ram #(.W(64), .D(2 << KRW), .BLOCK(1)) ram (
+            .clk, .we(rx && d_tgt == 1 && d_wi >= 4 && d_rec == ci && d_wj == wj),
+            .wa({d_bank[0], d_wr[KRW-1:0]}), .ra({bank[0], n_kc[KRW-1:0]}),
+            .wd(m_rdata), .q(wq[ci][wj*64 +: 64]));
       end
     end
-  end
+  endgenerate
 
   always_ff @(posedge clk) begin
     if (rst) begin
@@ -97,7 +120,8 @@ module ohq_core #(
       d_issued <= 0;
       d_recv <= 0;
       d_rec <= 0;
-      d_wi <= 0;
+      d_wi <= 0; d_wj <= 0; d_wr <= 0;
+      d_a0 <= $signed(d_dst) - $signed({26'd0, d_off_e});
     end else if (d_busy) begin
       if (m_gnt) d_issued <= d_issued + 1;
       if (d_we) begin
@@ -105,25 +129,16 @@ module ohq_core #(
       end else begin
         if (m_rvalid) begin
           d_recv <= d_recv + 1;
-          if (d_tgt == 0) begin
-            for (int s = 0; s < EPWF; s++) begin
-              longint e;
-              e = longint'(d_recv) * EPWF + s - longint'(d_off_e);
-              if (e >= 0 && e < longint'(d_n)) fbuf[d_dst + 32'(e)] <= m_rdata[s*AB +: AB];
-            end
-          end else begin
+          d_a0 <= d_a0 + EPWF;
+          if (d_tgt == 1) begin
             if (d_wi == 0) pm[d_bank*2 + d_rec] <= $signed(m_rdata);
             if (d_wi == 1) pc[d_bank*2 + d_rec] <= $signed(m_rdata);
             if (d_wi == 2) pb[d_bank*2 + d_rec] <= $signed(m_rdata[31:0]);
             if (d_wi >= 4) begin
-              for (int s = 0; s < EPWW; s++) begin
-                logic [31:0] k;
-                k = (d_wi - 4) * EPWW + s;
-                if (k < kdim) wbuf[(d_bank*2 + d_rec)*KMAX + k] <= m_rdata[s*WC +: WB];
-              end
+              if (d_wj + 1 == PW) begin d_wj <= 0; d_wr <= d_wr + 1; end else d_wj <= d_wj + 1;
             end
             if (d_wi + 1 == rec_words) begin
-              d_wi <= 0;
+              d_wi <= 0; d_wj <= 0; d_wr <= 0;
               d_rec <= d_rec + 1;
             end else d_wi <= d_wi + 1;
           end
@@ -139,22 +154,12 @@ module ohq_core #(
   genvar li;
   generate
     for (li = 0; li < L; li++) begin : g_lane
-      logic [31:0] k, addr;
-      logic signed [31:0] iy, ix;
-      logic inb, vk;
-      logic signed [AB:0] xv;
-      logic [WB-1:0] w0, w1;
-      assign k = kbase + li;
-      assign vk = k < kdim;
-      assign iy = iy0 + $signed({28'd0, tky[k[$clog2(KMAX)-1:0]]});
-      assign ix = ix0 + $signed({28'd0, tkx[k[$clog2(KMAX)-1:0]]});
-      assign inb = vk && iy >= 0 && iy < $signed(in_h) && ix >= 0 && ix < $signed(in_w);
-      assign addr = offc[k[$clog2(KMAX)-1:0]] + rowbase + 32'(ix);
-      assign xv = inb ? ($signed({1'b0, fbuf[addr[$clog2(FMAX)-1:0]]}) - $signed(zin[AB:0])) : '0;
-      assign w0 = vk ? wbuf[(bank*2)*KMAX + k] : '0;
-      assign w1 = (vk && nch == 2) ? wbuf[(bank*2 + 1)*KMAX + k] : '0;
-      ohq_pe #(.MODE(MODE), .WB(WB), .AB(AB), .M1(M1), .M2(M2)) pe (
-          .w0(w0), .w1(w1), .x(xv), .p0(lp0[li]), .p1(lp1[li]));
+      ohq_lane #(.LI(li), .L(L), .MODE(MODE), .WB(WB), .AB(AB), .M1(M1), .M2(M2), .FMAX(FMAX), .KR(KR)) lane (
+          .clk, .t_we(st == S_GEN), .t_lane(gl), .t_row(gr), .t_off(goff_c + goff_y),
+          .t_ky(gky[3:0]), .t_kx(gkx[3:0]), .f_we, .f_row, .f_wd, .n_kc, .n_kbase, .n_rowbase,
+          .kdim, .in_h, .in_w, .zin, .n_iy0, .n_ix0,
+          .w0(wq[0][li*WC +: WB]), .w1(wq[1][li*WC +: WB]), .nch2(nch == 2),
+          .p0(lp0[li]), .p1(lp1[li]));
     end
   endgenerate
   always_comb begin
@@ -166,6 +171,18 @@ module ohq_core #(
     end
   end
 
+  // ---- accumulator buffer: per channel, PP banks (pixel p in bank p mod PP) ----
+  logic signed [31:0] aq [2][PP];
+  generate
+    for (ci = 0; ci < 2; ci++) begin : g_ach
+      for (wj = 0; wj < PP; wj++) begin : g_abank
+        ohq_ram #(.W(32), .D(PR), .BYPASS(1)) ram (
+            .clk, .we(st == S_COMP && kc + 1 == nkc && p[LGP-1:0] == wj), .wa(p[LGP +: PRW]),
+            .ra(n_pp_e[LGP +: PRW]), .wd(ci == 0 ? acc0 + sum0 : acc1 + sum1), .q(aq[ci][wj]));
+      end
+    end
+  endgenerate
+
   // ---- post-process lanes ----
   function automatic logic signed [31:0] requant(input logic signed [31:0] a, input logic [1:0] slot);
     logic signed [63:0] v, a64;
@@ -176,6 +193,76 @@ module ohq_core #(
     if (v > $signed({32'd0, hi})) v = $signed({32'd0, hi});
     requant = acc_mode[0] ? a + pb[slot] : v[31:0];
   endfunction
+  logic signed [31:0] post [PP];
+  always_comb
+    for (int i = 0; i < PP; i++) post[i] = requant(pp_ch[0] ? aq[1][i] : aq[0][i], 2'(bank*2 + pp_ch));
+
+  // ---- output buffer: 32 banks (element e in bank e mod 32), row {channel, e / 32}: a word of
+  // 64/ob outputs at any element offset reads each bank once; post-process writes PP banks ----
+  logic [31:0] n_issued;
+  localparam int EW = $clog2(PMAX) + 3;    // signed element index of an output word slot
+  logic signed [EW-1:0] ne0, e0;
+  logic [31:0] oq [32];
+  assign n_issued = d_start ? 0 : (d_busy && m_gnt) ? d_issued + 1 : d_issued;
+  assign ne0 = $signed(EW'(n_issued << (6 - lgo))) - $signed(EW'(d_off_e));
+  assign e0 = $signed(EW'(d_issued << (6 - lgo))) - $signed(EW'(d_off_e));
+  generate
+    for (wj = 0; wj < 32; wj++) begin : g_obank
+      logic [4:0] s;
+      logic signed [EW-1:0] el;
+      assign s = 5'(wj) - ne0[4:0];
+      assign el = ne0 + $signed(EW'(s));
+      ohq_ram #(.W(32), .D(2 << ORW)) ram (
+          .clk, .we(st == S_POST && (wj >> LGP) == (pp_e[4:0] >> LGP) && pp_e + (wj % PP) < npix),
+          .wa({pp_ch[0], pp_e[5 +: ORW]}), .ra({d_ch[0], el[5 +: ORW]}), .wd(post[wj % PP]), .q(oq[wj]));
+    end
+  endgenerate
+
+  // output word packing for a write job: slot s = bit j >> lg holds element e0 + s
+  always_comb begin
+    m_wdata = '0;
+    m_wmask = '0;
+    for (int lg = 1; lg <= 5; lg++)
+      if (lgo == 3'(lg))
+        for (int j = 0; j < 64; j++) begin
+          logic signed [EW-1:0] e;
+          e = e0 + EW'(j >> lg);
+          if (e >= 0 && e < $signed(EW'(d_n))) begin
+            m_wdata[j] = oq[e[4:0]][j & ((1 << lg) - 1)];
+            m_wmask[j] = 1'b1;
+          end
+        end
+  end
+
+  // ---- next gather / post-process state (the registers below take it every cycle) ----
+  always_comb begin
+    n_kc = kc; n_kbase = kbase; n_rowbase = rowbase; n_iy0 = iy0; n_ix0 = ix0;
+    n_pp_e = pp_e; n_pp_ch = pp_ch;
+    if (st == S_WWAIT && !d_start && !d_busy) begin
+      n_kc = 0; n_kbase = 0; n_rowbase = 0; n_iy0 = r0; n_ix0 = -$signed(pad);
+    end
+    if (st == S_COMP) begin
+      if (kc + 1 == nkc) begin
+        n_kc = 0; n_kbase = 0;
+        if (p + 1 == npix) begin n_pp_e = 0; n_pp_ch = 0; end
+        if (px + 1 == out_w) begin
+          n_rowbase = rowbase + rstep; n_iy0 = iy0 + $signed(stride); n_ix0 = -$signed(pad);
+        end else n_ix0 = ix0 + $signed(stride);
+      end else begin
+        n_kc = kc + 1; n_kbase = kbase + L;
+      end
+    end
+    if (st == S_POST) begin
+      if (pp_e + PP >= npix) begin
+        n_pp_e = 0;
+        if (pp_ch + 1 != nch) n_pp_ch = pp_ch + 1;
+      end else n_pp_e = pp_e + PP;
+    end
+  end
+  always_ff @(posedge clk) begin
+    kc <= n_kc; kbase <= n_kbase; rowbase <= n_rowbase; iy0 <= n_iy0; ix0 <= n_ix0;
+    pp_e <= n_pp_e; pp_ch <= n_pp_ch;
+  end
 
   // ---- control ----
   always_ff @(posedge clk) begin
@@ -197,22 +284,26 @@ module ohq_core #(
           done <= 0;
           gc <= 0; gky <= 0; gkx <= 0; gk <= 0;
           g <= 0; oy0 <= 0; bank <= 0;
-          kw_words <= (kdim * WC + 63) / 64;
-          rec_words <= 4 + (kdim * WC + 63) / 64;
-          nkc <= (kdim + L - 1) / L;
+          gl <= 0; gr <= 0; goff_c <= 0; goff_y <= 0;
+          cstep <= frows * in_w; rstep <= stride * in_w;
           pf_busy <= 0;
           st <= S_GEN;
         end
         S_GEN: begin  // Img2Col address table, one entry per cycle
-          offc[gk[$clog2(KMAX)-1:0]] <= gc * frows * in_w + gky * in_w;
-          tky[gk[$clog2(KMAX)-1:0]] <= gky[3:0];
-          tkx[gk[$clog2(KMAX)-1:0]] <= gkx[3:0];
+          // (the lanes write entry gk = gr*L + gl: offset goff_c + goff_y, ky, kx)
           gk <= gk + 1;
+          if (gl + 1 == L) begin gl <= 0; gr <= gr + 1; end else gl <= gl + 1;
           if (gkx + 1 == kw) begin
             gkx <= 0;
-            if (gky + 1 == kh) begin gky <= 0; gc <= gc + 1; end else gky <= gky + 1;
+            if (gky + 1 == kh) begin
+              gky <= 0; gc <= gc + 1; goff_c <= goff_c + cstep; goff_y <= 0;
+            end else begin
+              gky <= gky + 1; goff_y <= goff_y + in_w;
+            end
           end else gkx <= gkx + 1;
           if (gk + 1 == kdim) begin
+            nkc <= gr + 1;                 // tree passes: ceil(K / L)
+            rec_words <= 4 + (gr + 1) * PW;  // header + PW code words per pass
             st <= S_FJOB; fc <= 0;
             boh <= (band_oh < out_h) ? band_oh : out_h;
             r0 <= -$signed(pad);
@@ -220,22 +311,23 @@ module ohq_core #(
         end
         S_FJOB: begin  // one DMA per input channel of the group: its rows of this band
           logic signed [31:0] lo_r, hi_r;
+          logic [47:0] bit0;
           lo_r = r0 < 0 ? 0 : r0;
           hi_r = r0 + $signed((boh - 1) * stride + kh);
           if (hi_r > $signed(in_h)) hi_r = $signed(in_h);
           d_tgt <= 0; d_we <= 0;
-          d_bit <= in_bit + 48'((((g * cin_g + fc) * in_h + 32'(lo_r)) * in_w)) * AB;
+          bit0 = in_bit + (48'((((g * cin_g + fc) * in_h + 32'(lo_r)) * in_w)) << LGA);
+          d_bit <= bit0;
           d_n <= 32'(hi_r - lo_r) * in_w;
-          d_off_e <= 6'((in_bit + 48'((((g * cin_g + fc) * in_h + 32'(lo_r)) * in_w)) * AB) % 64 / AB);
-          d_words <= 32'((((in_bit + 48'((((g * cin_g + fc) * in_h + 32'(lo_r)) * in_w)) * AB) % 64)
-                     + 48'(32'(hi_r - lo_r) * in_w * AB) + 63) / 64);
-          d_dst <= fc * frows * in_w + 32'(lo_r - r0) * in_w;
+          d_off_e <= 6'(bit0[5:0] >> LGA);
+          d_words <= 32'((48'(bit0[5:0]) + (48'(32'(hi_r - lo_r) * in_w) << LGA) + 63) >> 6);
+          d_dst <= fc * cstep + 32'(lo_r - r0) * in_w;
           whole <= 0;
           if (r0 == 0 && hi_r == $signed(in_h) && frows == in_h && fc == 0) begin
             // the band is the whole map and channels lie back to back: one DMA for the group
             d_n <= cin_g * in_h * in_w;
-            d_words <= 32'((((in_bit + 48'(g * cin_g * in_h * in_w) * AB) % 64)
-                       + 48'(cin_g * in_h * in_w * AB) + 63) / 64);
+            d_words <= 32'((48'(6'(in_bit + (48'(g * cin_g * in_h * in_w) << LGA)))
+                       + (48'(cin_g * in_h * in_w) << LGA) + 63) >> 6);
             whole <= 1;
           end
           d_start <= 1;
@@ -265,8 +357,7 @@ module ohq_core #(
         S_WWAIT: if (!d_start && !d_busy) begin
           pf_busy <= 0;
           st <= S_COMP;
-          p <= 0; py <= 0; px <= 0; kbase <= 0; kc <= 0;
-          rowbase <= 0; iy0 <= r0; ix0 <= -$signed(pad);
+          p <= 0; py <= 0; px <= 0;
           acc0 <= 0; acc1 <= 0;
           if (pair + 2 < cout_g) begin  // prefetch the next pair into the other bank
             d_tgt <= 1; d_we <= 0; d_bank <= bank ^ 1;
@@ -279,46 +370,28 @@ module ohq_core #(
         end
         S_COMP: begin
           if (kc + 1 == nkc) begin
-            abuf[p] <= acc0 + sum0;
-            abuf[PMAX + p] <= acc1 + sum1;
-            acc0 <= 0; acc1 <= 0; kc <= 0; kbase <= 0;
-            if (p + 1 == npix) begin
-              st <= S_POST; pp_e <= 0; pp_ch <= 0;
-            end
+            // (the accumulator banks take acc + sum at pixel p)
+            acc0 <= 0; acc1 <= 0;
+            if (p + 1 == npix) st <= S_POST;
             p <= p + 1;
-            if (px + 1 == out_w) begin
-              px <= 0; py <= py + 1;
-              rowbase <= rowbase + stride * in_w;
-              iy0 <= iy0 + $signed(stride);
-              ix0 <= -$signed(pad);
-            end else begin
-              px <= px + 1;
-              ix0 <= ix0 + $signed(stride);
-            end
+            if (px + 1 == out_w) begin px <= 0; py <= py + 1; end else px <= px + 1;
           end else begin
             acc0 <= acc0 + sum0; acc1 <= acc1 + sum1;
-            kc <= kc + 1; kbase <= kbase + L;
           end
         end
         S_POST: begin
-          for (int i = 0; i < PP; i++) begin
-            if (pp_e + i < npix)
-              obuf[pp_ch*PMAX + pp_e + i] <= requant(abuf[pp_ch*PMAX + pp_e + i], 2'(bank*2 + pp_ch));
-          end
-          if (pp_e + PP >= npix) begin
-            pp_e <= 0;
-            if (pp_ch + 1 == nch) begin st <= S_PFWAIT; och <= 0; end
-            else pp_ch <= pp_ch + 1;
-          end else pp_e <= pp_e + PP;
+          // (the output banks take post[] at pp_e .. pp_e + PP - 1)
+          if (pp_e + PP >= npix && pp_ch + 1 == nch) begin st <= S_PFWAIT; och <= 0; end
         end
         S_PFWAIT: if (!d_start && !d_busy) st <= S_OJOB;  // the engine is shared with the prefetch
         S_OJOB: begin
+          logic [47:0] bit0;
+          bit0 = out_bit + (48'(((g * cout_g + pair + och) * out_h + oy0) * out_w) << lgo);
           d_tgt <= 2; d_we <= 1; d_ch <= och;
-          d_bit <= out_bit + 48'(((g * cout_g + pair + och) * out_h + oy0) * out_w) * ob;
+          d_bit <= bit0;
           d_n <= npix;
-          d_off_e <= 6'((out_bit + 48'(((g * cout_g + pair + och) * out_h + oy0) * out_w) * ob) % 64 / ob);
-          d_words <= 32'((((out_bit + 48'(((g * cout_g + pair + och) * out_h + oy0) * out_w) * ob) % 64)
-                     + 48'(npix * ob) + 63) / 64);
+          d_off_e <= 6'(bit0[5:0] >> lgo);
+          d_words <= 32'((48'(bit0[5:0]) + (48'(npix) << lgo) + 63) >> 6);
           d_start <= 1;
           st <= S_OWAIT;
         end

@@ -5,9 +5,12 @@
 // This covers residual add (two inputs, dyadic multipliers and one shift), producer→consumer
 // rescale, ReLU (m0 = 1, lo = z), max pooling (m0 = 1), average pooling (sum, one dyadic m per
 // window count) and any elementwise function as a 2^b-entry table (ReLU6, hardswish, hardsigmoid:
-// the integer engine's QLut). Codes have runtime widths a_bits/b_bits/o_bits (<= 16); the lanes
-// that run per cycle are one input word's worth, 64/a_bits (at most VL): the throughput depends
+// the integer engine's QLut). Codes travel in power-of-two containers a_bits/b_bits/o_bits
+// (2..16, registers); the lanes that run per cycle are one input word's worth, 64/a_bits (at most
+// VL, and at most 32/gcd(stride, 32) so strided lanes hit distinct banks): the throughput depends
 // on word width. Planes are word-aligned in DRAM; the DMA is one engine, word-granular.
+// Buffers: A, B and O planes in 32 banks (element e in bank e mod 32) of simple-dual-port RAM,
+// read synchronously with the next cycle's state; the table is copied per lane (distributed RAM).
 // Counters: transfer (DRAM->buffer), postprocess (window cycles + one finalize per lane group),
 // writeback (buffer->DRAM); compute stays 0.
 module ohq_vec #(
@@ -27,36 +30,150 @@ module ohq_vec #(
     input  logic m_gnt, m_rvalid,
     input  logic [63:0] m_rdata
 );
-  logic [15:0] abuf [FMAX], bbuf [FMAX], obuf [FMAX];
-  logic [15:0] tbl [256];
+  localparam int NB = 32, FR = (FMAX + NB - 1) / NB, FRW = FR > 1 ? $clog2(FR) : 1;
 
   typedef enum logic [3:0] {S_IDLE, S_TJOB, S_TWAIT, S_AJOB, S_AWAIT, S_BJOB, S_BWAIT, S_WIN,
                             S_FIN, S_OJOB, S_OWAIT, S_DONE} state_t;
   state_t st;
-  logic [31:0] ch, oy, ox0, ky, kx, nlanes;
+  logic [31:0] ch, oy, ox0, ky, kx, nlanes, p0;
+  logic [31:0] n_oy, n_ox0, n_ky, n_kx, n_p0;
   logic signed [63:0] acc [VL];
+
+  function automatic logic [2:0] lg_of(input logic [31:0] bits);  // container bits -> log2
+    case (bits)
+      32'd2: lg_of = 1; 32'd4: lg_of = 2; 32'd16: lg_of = 4; default: lg_of = 3;
+    endcase
+  endfunction
+  wire [2:0] lga = lg_of(v_abits), lgo = lg_of(v_obits);
 
   // ---- DMA: d_tgt 0 table, 1 A, 2 B, 3 write O ----
   logic d_start, d_busy, d_we;
   logic [1:0] d_tgt;
-  logic [31:0] d_word, d_words, d_issued, d_recv, d_bits, d_n;
+  logic [2:0] d_lg;                            // log2 of the element bits
+  logic [31:0] d_word, d_words, d_issued, d_recv, d_n;
 
   assign m_req = d_busy && d_issued < d_words;
   assign m_we = d_we;
   assign m_addr = d_word + d_issued;
+  wire rx = !d_start && d_busy && !d_we && m_rvalid;
 
-  wire [63:0] omask = (v_obits >= 32) ? 64'hffff_ffff : ((64'd1 << v_obits) - 1);
+  // a received word: elements rbase .. rbase + 64/W - 1 (aligned), element e in bank e mod 32
+  wire [31:0] rbase = d_recv << (6 - d_lg);
+  logic [NB-1:0] in_we;
+  logic [NB*16-1:0] in_wd;
+  always_comb
+    for (int b = 0; b < NB; b++) begin
+      logic [31:0] e;
+      e = {rbase[31:5], 5'(b)};
+      in_we[b] = rx && (5'(b) >> (6 - d_lg)) == (rbase[4:0] >> (6 - d_lg)) && e < d_n;
+      case (d_lg)
+        3'd1: in_wd[b*16 +: 16] = 16'(m_rdata[2 * (b % 32) +: 2]);
+        3'd2: in_wd[b*16 +: 16] = 16'(m_rdata[4 * (b % 16) +: 4]);
+        3'd3: in_wd[b*16 +: 16] = 16'(m_rdata[8 * (b % 8) +: 8]);
+        default: in_wd[b*16 +: 16] = m_rdata[16 * (b % 4) +: 16];
+      endcase
+    end
+
+  // ---- lane addresses of the next cycle: window element of A, pixel of B and O ----
+  logic signed [31:0] n_iy, n_ixb;
+  logic [31:0] ra [VL], rb [VL];
+  logic [VL-1:0] va, vb;
+  assign n_iy = $signed(n_oy * v_stride) - $signed(v_pad) + $signed(n_ky * v_dil);
+  assign n_ixb = $signed(n_ox0 * v_stride) - $signed(v_pad) + $signed(n_kx * v_dil);
+  always_comb
+    for (int l = 0; l < VL; l++) begin
+      logic signed [31:0] ix;
+      ix = n_ixb + $signed(32'(l) * v_stride);
+      ra[l] = 32'(n_iy * $signed(v_iw) + ix);
+      va[l] = 32'(l) < nlanes && n_iy >= 0 && n_iy < $signed(v_ih) && ix >= 0 && ix < $signed(v_iw);
+      rb[l] = n_p0 + 32'(l);
+      vb[l] = 32'(l) < nlanes;
+    end
+
+  // ---- A and B: written by the DMA, read by the lanes (each bank serves the lane that hits it) ----
+  logic [15:0] aq [NB], bq [NB];
+  logic [VL-1:0] va_r;
+  logic [4:0] ab_r [VL], bb_r [VL];
+  always_ff @(posedge clk) begin
+    va_r <= va;
+    for (int l = 0; l < VL; l++) begin ab_r[l] <= ra[l][4:0]; bb_r[l] <= rb[l][4:0]; end
+  end
+  genvar gb, gl, gt;
+  generate
+    for (gb = 0; gb < NB; gb++) begin : g_in
+      logic [FRW-1:0] arow, brow;
+      always_comb begin
+        arow = '0; brow = '0;
+        for (int l = 0; l < VL; l++) begin
+          if (va[l] && ra[l][4:0] == 5'(gb)) arow = arow | ra[l][5 +: FRW];
+          if (vb[l] && rb[l][4:0] == 5'(gb)) brow = brow | rb[l][5 +: FRW];
+        end
+      end
+      ohq_ram #(.W(16), .D(FR), .BLOCK(1)) ram_a (
+          .clk, .we(in_we[gb] && d_tgt == 1), .wa(rbase[5 +: FRW]), .ra(arow),
+          .wd(in_wd[gb*16 +: 16]), .q(aq[gb]));
+      ohq_ram #(.W(16), .D(FR), .BLOCK(1)) ram_b (
+          .clk, .we(in_we[gb] && d_tgt == 2), .wa(rbase[5 +: FRW]), .ra(brow),
+          .wd(in_wd[gb*16 +: 16]), .q(bq[gb]));
+    end
+  endgenerate
+
+  // ---- the table, one copy per lane: 4 banks of 64 entries (one DMA word = 4 entries) ----
+  logic [15:0] tq [VL];
+  generate
+    for (gl = 0; gl < VL; gl++) begin : g_tbl
+      logic [15:0] tb [4];
+      for (gt = 0; gt < 4; gt++) begin : g_tbank
+        logic [15:0] m [64];
+        always_ff @(posedge clk)
+          if (rx && d_tgt == 0 && {d_recv[5:0], 2'(gt)} < d_n) m[d_recv[5:0]] <= m_rdata[16*gt +: 16];
+        assign tb[gt] = m[acc[gl][7:2]];
+      end
+      assign tq[gl] = tb[acc[gl][1:0]];
+    end
+  endgenerate
+
+  function automatic logic [15:0] finalize(input logic signed [63:0] v0, input logic [15:0] v1,
+                                           input logic [15:0] t);
+    logic signed [63:0] y;
+    y = $signed(v_m0) * v0 + ((v_two != 0) ? $signed(v_m1) * $signed({48'd0, v1}) : 64'sd0) + $signed(v_c0);
+    y = y >>> v_shift[5:0];
+    if (y < $signed({32'd0, v_lo})) y = $signed({32'd0, v_lo});
+    if (y > $signed({32'd0, v_hi})) y = $signed({32'd0, v_hi});
+    finalize = (v_lut != 0) ? t : y[15:0];
+  endfunction
+  logic [15:0] fin [VL];
+  always_comb
+    for (int l = 0; l < VL; l++) fin[l] = finalize(acc[l], bq[bb_r[l]], tq[l]);
+
+  // ---- O: written by the lanes at p0 + l (bank b takes lane (b - p0) mod 32), read a word at a time ----
+  logic [15:0] oq [NB];
+  wire [31:0] n_issued = d_start ? 0 : (d_busy && m_gnt) ? d_issued + 1 : d_issued;
+  wire [31:0] obase = d_issued << (6 - lgo), n_obase = n_issued << (6 - lgo);
+  generate
+    for (gb = 0; gb < NB; gb++) begin : g_out
+      logic [4:0] l;
+      logic [31:0] e;
+      assign l = 5'(gb) - p0[4:0];
+      assign e = p0 + 32'(l);
+      ohq_ram #(.W(16), .D(FR), .BLOCK(1)) ram_o (
+          .clk, .we(st == S_FIN && 32'(l) < nlanes && ox0 + 32'(l) < v_ow), .wa(e[5 +: FRW]),
+          .ra(n_obase[5 +: FRW]), .wd(fin[l % VL]), .q(oq[gb]));
+    end
+  endgenerate
   always_comb begin
     m_wdata = '0;
     m_wmask = '0;
-    for (int s = 0; s < 32; s++) begin
-      logic [31:0] e;
-      e = d_issued * (64 / v_obits) + s;
-      if (s < 64 / v_obits && e < d_n) begin
-        m_wdata = m_wdata | ((64'(obuf[e[$clog2(FMAX)-1:0]]) & omask) << (s * v_obits));
-        m_wmask = m_wmask | (omask << (s * v_obits));
-      end
-    end
+    for (int lg = 1; lg <= 4; lg++)
+      if (lgo == 3'(lg))
+        for (int j = 0; j < 64; j++) begin
+          logic [31:0] e;
+          e = obase + 32'(j >> lg);
+          if (e < d_n) begin
+            m_wdata[j] = oq[e[4:0]][j & ((1 << lg) - 1)];
+            m_wmask[j] = 1'b1;
+          end
+        end
   end
 
   always_ff @(posedge clk) begin
@@ -69,38 +186,32 @@ module ohq_vec #(
         if (m_gnt && d_issued + 1 == d_words) d_busy <= 0;
       end else if (m_rvalid) begin
         d_recv <= d_recv + 1;
-        for (int s = 0; s < 32; s++) begin
-          logic [31:0] e;
-          logic [15:0] v;
-          e = d_recv * (64 / d_bits) + s;
-          v = 16'((m_rdata >> (s * d_bits)) & ((64'd1 << d_bits) - 1));
-          if (s < 64 / d_bits && e < d_n) begin
-            if (d_tgt == 0) tbl[e[7:0]] <= v;
-            if (d_tgt == 1) abuf[e[$clog2(FMAX)-1:0]] <= v;
-            if (d_tgt == 2) bbuf[e[$clog2(FMAX)-1:0]] <= v;
-          end
-        end
         if (d_recv + 1 == d_words) d_busy <= 0;
       end
     end
   end
 
-  // ---- lanes: one window element per lane per cycle ----
-  logic signed [31:0] iy, ixb;
-  assign iy = $signed(oy * v_stride) - $signed(v_pad) + $signed(ky * v_dil);
-  assign ixb = $signed(ox0 * v_stride) - $signed(v_pad) + $signed(kx * v_dil);
-
-  function automatic logic [15:0] finalize(input logic signed [63:0] v0, input logic [15:0] v1);
-    logic signed [63:0] y;
-    y = $signed(v_m0) * v0 + ((v_two != 0) ? $signed(v_m1) * $signed({48'd0, v1}) : 64'sd0) + $signed(v_c0);
-    y = y >>> v_shift[5:0];
-    if (y < $signed({32'd0, v_lo})) y = $signed({32'd0, v_lo});
-    if (y > $signed({32'd0, v_hi})) y = $signed({32'd0, v_hi});
-    finalize = (v_lut != 0) ? tbl[v0[7:0]] : y[15:0];
-  endfunction
+  // ---- next window / pixel state (the registers take it every cycle) ----
+  always_comb begin
+    n_oy = oy; n_ox0 = ox0; n_ky = ky; n_kx = kx;
+    case (st)
+      S_IDLE: if (start) begin n_oy = 0; n_ox0 = 0; n_ky = 0; n_kx = 0; end
+      S_WIN: if (kx + 1 == v_kw) begin
+        n_kx = 0;
+        n_ky = (ky + 1 == v_kh) ? 0 : ky + 1;
+      end else n_kx = kx + 1;
+      S_FIN: if (ox0 + nlanes >= v_ow) begin
+        n_ox0 = 0;
+        n_oy = (oy + 1 == v_oh) ? 0 : oy + 1;
+      end else n_ox0 = ox0 + nlanes;
+      default: ;
+    endcase
+    n_p0 = n_oy * v_ow + n_ox0;
+  end
 
   always_ff @(posedge clk) begin
     d_start <= 0;
+    oy <= n_oy; ox0 <= n_ox0; ky <= n_ky; kx <= n_kx; p0 <= n_p0;
     if (rst) begin
       st <= S_IDLE; done <= 0;
     end else begin
@@ -112,57 +223,46 @@ module ohq_vec #(
       endcase
       case (st)
         S_IDLE: if (start) begin
+          logic [31:0] nl;
           cnt_compute <= 0; cnt_transfer <= 0; cnt_writeback <= 0; cnt_post <= 0;
-          done <= 0; ch <= 0; oy <= 0; ox0 <= 0; ky <= 0; kx <= 0;
-          nlanes <= (64 / v_abits < VL) ? 64 / v_abits : VL;
+          done <= 0; ch <= 0;
+          nl = (32'd64 >> lga) < VL ? 32'd64 >> lga : VL;
+          for (int t = 1; t <= 5; t++)   // strided lanes must hit distinct banks
+            if ((v_stride & ((32'd1 << t) - 1)) == 0 && (32'd32 >> t) < nl) nl = 32'd32 >> t;
+          nlanes <= nl;
           st <= (v_lut != 0) ? S_TJOB : S_AJOB;
         end
         S_TJOB: begin  // the table: 2^a_bits entries of 16 bits
-          d_tgt <= 0; d_we <= 0; d_bits <= 16; d_word <= v_tw;
-          d_n <= 32'd1 << v_abits; d_words <= ((32'd1 << v_abits) + 3) / 4;
+          d_tgt <= 0; d_we <= 0; d_lg <= 4; d_word <= v_tw;
+          d_n <= 32'd1 << v_abits; d_words <= ((32'd1 << v_abits) + 3) >> 2;
           d_start <= 1; st <= S_TWAIT;
         end
         S_TWAIT: if (!d_start && !d_busy) st <= S_AJOB;
         S_AJOB: begin
-          d_tgt <= 1; d_we <= 0; d_bits <= v_abits; d_word <= v_aw + ch * v_apw;
+          d_tgt <= 1; d_we <= 0; d_lg <= lga; d_word <= v_aw + ch * v_apw;
           d_n <= v_ih * v_iw; d_words <= v_apw;
           d_start <= 1; st <= S_AWAIT;
         end
         S_AWAIT: if (!d_start && !d_busy) st <= (v_two != 0) ? S_BJOB : S_WIN;
         S_BJOB: begin
-          d_tgt <= 2; d_we <= 0; d_bits <= v_bbits; d_word <= v_bw + ch * v_bpw;
+          d_tgt <= 2; d_we <= 0; d_lg <= lg_of(v_bbits); d_word <= v_bw + ch * v_bpw;
           d_n <= v_ih * v_iw; d_words <= v_bpw;
           d_start <= 1; st <= S_BWAIT;
         end
         S_BWAIT: if (!d_start && !d_busy) st <= S_WIN;
         S_WIN: begin  // window element (ky, kx) of nlanes output pixels of row oy
           for (int l = 0; l < VL; l++) begin
-            logic signed [31:0] ix;
             logic signed [63:0] v, a;
-            ix = ixb + $signed(32'(l) * v_stride);
-            v = $signed({48'd0, abuf[32'(iy * $signed(v_iw) + ix)]});
+            v = $signed({48'd0, aq[ab_r[l]]});
             a = (ky == 0 && kx == 0) ? 64'sd0 : acc[l];
-            if (32'(l) < nlanes && iy >= 0 && iy < $signed(v_ih) && ix >= 0 && ix < $signed(v_iw))
-              a = (v_pool != 0) ? ((v > a) ? v : a) : a + v;
+            if (va_r[l]) a = (v_pool != 0) ? ((v > a) ? v : a) : a + v;
             acc[l] <= a;
           end
-          if (kx + 1 == v_kw) begin
-            kx <= 0;
-            if (ky + 1 == v_kh) begin ky <= 0; st <= S_FIN; end else ky <= ky + 1;
-          end else kx <= kx + 1;
+          if (kx + 1 == v_kw && ky + 1 == v_kh) st <= S_FIN;
         end
-        S_FIN: begin
-          for (int l = 0; l < VL; l++) begin
-            logic [31:0] p;
-            p = oy * v_ow + ox0 + 32'(l);
-            if (32'(l) < nlanes && ox0 + 32'(l) < v_ow)
-              obuf[p[$clog2(FMAX)-1:0]] <= finalize(acc[l], bbuf[p[$clog2(FMAX)-1:0]]);
-          end
-          if (ox0 + nlanes >= v_ow) begin
-            ox0 <= 0;
-            if (oy + 1 == v_oh) begin oy <= 0; st <= S_OJOB; end
-            else begin oy <= oy + 1; st <= S_WIN; end
-          end else begin ox0 <= ox0 + nlanes; st <= S_WIN; end
+        S_FIN: begin  // (the O banks take fin[] at p0 ..)
+          if (ox0 + nlanes >= v_ow) st <= (oy + 1 == v_oh) ? S_OJOB : S_WIN;
+          else st <= S_WIN;
         end
         S_OJOB: begin
           d_tgt <= 3; d_we <= 1; d_word <= v_ow0 + ch * v_opw;
