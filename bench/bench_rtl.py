@@ -93,7 +93,8 @@ def formula_bram18(cfg: RtlConfig) -> int:
 
 
 def synth(device: str, whole: bool) -> None:
-    from ohq.hw.rtl.synth import synthesize
+    from ohq.errors import OhqError
+    from ohq.hw.rtl.synth import check_fits, synthesize
 
     dev = get_device(device)
     print("\n| scheme | W/A | lanes | products | yosys DSP | formula DSP | yosys LUT | formula LUT (products) |")
@@ -120,6 +121,11 @@ def synth(device: str, whole: bool) -> None:
     print(f"| formulas ({device}) | {dev.shell_lut:,} (shell_lut) | - | {f_dsp} (tree) | "
           f"{formula_bram18(cfg)} (one copy per buffer) | - |")
     print(f"source: {r['source']}")
+    try:
+        check_fits(r, dev)
+        print(f"fits {device}")
+    except OhqError as e:
+        print(e)
 
 
 TRAIN = ("digits_cnn", "mnist_cnn", "mnist_resnet", "mnist_mobilenet_v2", "resnet18", "mobilenet_v2")

@@ -62,6 +62,7 @@ def _have_yosys() -> bool:
     return True
 
 
+@pytest.mark.slow  # one tiny yosys run: ~10 s unloaded, 69 s at load 17 on 2 cores
 @pytest.mark.skipif(not _have_yosys(), reason="yosys (ohq[rtl]) not installed")
 def test_buffer_template_maps_to_block_ram():
     """ohq_ram (one write, one synchronous read port) with BLOCK = 1 is one RAMB18 at 2048x8."""

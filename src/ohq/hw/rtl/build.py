@@ -17,7 +17,7 @@ from ohq.hw.rtl.tools import RtlToolError, run_tool, verilator
 from ohq.io import cache_root
 
 SRC = Path(__file__).parent / "verilog"
-SOURCES = ("ohq_ram.sv", "ohq_pe.sv", "ohq_lane.sv", "ohq_core.sv", "ohq_vec.sv", "ohq_engine.sv", "ohq_tb.sv", "harness.cpp")
+SOURCES = ("ohq_ports.svh", "ohq_ram.sv", "ohq_pe.sv", "ohq_lane.sv", "ohq_obuf.sv", "ohq_core.sv", "ohq_vec.sv", "ohq_engine.sv", "ohq_tb.sv", "harness.cpp")
 MODES = {"uniform": 0, "pot": 1, "sp2": 2}
 
 
@@ -99,8 +99,8 @@ def simulator(cfg: RtlConfig) -> Path:
         params = [f"-G{k}={v}" for k, v in cfg.verilog_params().items()]
         run_tool([verilator(), "--cc", "--exe", "--build", "-j", "2", "-O3", "--output-split", "0", "-Wno-fatal",
                   "-Wno-lint", "-Wno-style", "--top-module", "ohq_tb", *params,
-                  "-CFLAGS", "-O1", "-Mdir", str(tmp / "obj"),
-                  *[str(tmp / n) for n in SOURCES]], "Verilator build", cwd=tmp)
+                  "-CFLAGS", "-O1", "-Mdir", str(tmp / "obj"), f"-I{tmp}",
+                  *[str(tmp / n) for n in SOURCES if not n.endswith(".svh")]], "Verilator build", cwd=tmp)
         (tmp / "obj" / "Vohq_tb").rename(tmp / "Vohq_tb")
         shutil.rmtree(tmp / "obj", ignore_errors=True)
         try:

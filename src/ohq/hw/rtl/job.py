@@ -145,7 +145,10 @@ def check_job(job: LayerJob, cfg: RtlConfig) -> None:
 
 
 def record_code_words(kdim: int, cfg: RtlConfig) -> int:
-    """64-bit words of codes in one weight record: each pass of L codes padded to a word boundary."""
+    """64-bit words of codes in one weight record: passes laid out back to back; where a pass of
+    L codes is not whole words (L·c mod 64 != 0) each pass is padded to a word boundary."""
+    if cfg.lanes * cfg.w_container % 64 == 0:
+        return -(-kdim * cfg.w_container // 64)
     return -(-kdim // cfg.lanes) * cfg.pass_words
 
 

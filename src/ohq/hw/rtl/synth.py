@@ -23,7 +23,7 @@ from ohq.hw.rtl.tools import run_tool, yosys
 
 FAMILY = {"7series": "xc7", "ultrascale": "xcu", "ultrascale+": "xcup"}
 RESOURCES = Path(__file__).parent / "resources.json"
-ENGINE_SOURCES = ("ohq_ram.sv", "ohq_pe.sv", "ohq_lane.sv", "ohq_core.sv", "ohq_vec.sv", "ohq_engine.sv")
+ENGINE_SOURCES = ("ohq_ram.sv", "ohq_pe.sv", "ohq_lane.sv", "ohq_obuf.sv", "ohq_core.sv", "ohq_vec.sv", "ohq_engine.sv")
 
 
 def _nodsp(cfg: RtlConfig) -> str:
@@ -46,7 +46,7 @@ def engine_script(cfg: RtlConfig, family: str = "xc7") -> str:
     onto DSPs in this run; `script` gives their LUT cost."""
     p = cfg.verilog_params()
     sets = " ".join(f"-set {k} {p[k]}" for k in ("L", "MODE", "WB", "WC", "AB", "M1", "M2", "FMAX", "KMAX", "PMAX"))
-    return (f"read_verilog -sv {' '.join(str(SRC / n) for n in ENGINE_SOURCES)}\n"
+    return (f"read_verilog -sv -I{SRC} {' '.join(str(SRC / n) for n in ENGINE_SOURCES)}\n"
             f"chparam {sets} ohq_engine\n"
             f"synth_xilinx -family {family} -top ohq_engine -flatten\n"
             "stat\n")

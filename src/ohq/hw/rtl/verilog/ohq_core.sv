@@ -1,3 +1,4 @@
+`include "ohq_ports.svh"
 // The OHQ layer engine: one conv/linear layer (groups, stride, padding; linear = 1x1 conv on a
 // 1x1 map) on integer codes, the OHQ paper appendix B as RTL.
 //  - Img2Col: an address table (OFFC/KY/KX, built by a counter at layer start, K cycles) maps GEMM
@@ -23,26 +24,18 @@ module ohq_core #(
     parameter int PMAX = 1024
 ) (
     input  logic clk, rst, start,
-    input  logic [31:0] cin_g, in_h, in_w, cout_g, groups, kh, kw, stride, pad,
-    input  logic [31:0] out_h, out_w, band_oh, frows, kdim, zin, lo, hi, shift_k, acc_mode, out_bits,
-    input  logic [47:0] in_bit, out_bit,
-    input  logic [31:0] w_word,
+    `OHQ_CORE_REGS,
     output logic done,
-    output logic [63:0] cnt_compute, cnt_transfer, cnt_writeback, cnt_post,
-    output logic m_req, m_we,
-    output logic [31:0] m_addr,
-    output logic [63:0] m_wdata, m_wmask,
-    input  logic m_gnt, m_rvalid,
-    input  logic [63:0] m_rdata
+    `OHQ_COUNTERS,
+    `OHQ_MEM_PORT
 );
   localparam int EPWF = 64 / AB;           // AB, WC: container bits, powers of two
-  localparam int LGA = $clog2(AB), LGF = $clog2(EPWF);
+  localparam int LGA = $clog2(AB), LGF = $clog2(EPWF), LGW = $clog2(WC);
   localparam int PP = 64 / AB, LGP = $clog2(PP);
   localparam int KR = (KMAX + L - 1) / L, KRW = KR > 1 ? $clog2(KR) : 1;   // tree passes
   localparam int PW = (L * WC + 63) / 64;  // 64-bit words of weight codes per pass
   localparam int FR = (FMAX + EPWF - 1) / EPWF, FRW = FR > 1 ? $clog2(FR) : 1;
   localparam int PR = (PMAX + PP - 1) / PP, PRW = PR > 1 ? $clog2(PR) : 1;
-  localparam int OR = (PMAX + 31) / 32, ORW = OR > 1 ? $clog2(OR) : 1;
 
   logic signed [63:0] pm [4], pc [4];
   logic signed [31:0] pb [4];
@@ -193,46 +186,16 @@ module ohq_core #(
     if (v > $signed({32'd0, hi})) v = $signed({32'd0, hi});
     requant = acc_mode[0] ? a + pb[slot] : v[31:0];
   endfunction
-  logic signed [31:0] post [PP];
+  logic [PP*32-1:0] post;
   always_comb
-    for (int i = 0; i < PP; i++) post[i] = requant(pp_ch[0] ? aq[1][i] : aq[0][i], 2'(bank*2 + pp_ch));
+    for (int i = 0; i < PP; i++) post[i*32 +: 32] = requant(pp_ch[0] ? aq[1][i] : aq[0][i], 2'(bank*2 + pp_ch));
 
-  // ---- output buffer: 32 banks (element e in bank e mod 32), row {channel, e / 32}: a word of
-  // 64/ob outputs at any element offset reads each bank once; post-process writes PP banks ----
+  // ---- output buffer and word packer (ohq_obuf) ----
   logic [31:0] n_issued;
-  localparam int EW = $clog2(PMAX) + 3;    // signed element index of an output word slot
-  logic signed [EW-1:0] ne0, e0;
-  logic [31:0] oq [32];
   assign n_issued = d_start ? 0 : (d_busy && m_gnt) ? d_issued + 1 : d_issued;
-  assign ne0 = $signed(EW'(n_issued << (6 - lgo))) - $signed(EW'(d_off_e));
-  assign e0 = $signed(EW'(d_issued << (6 - lgo))) - $signed(EW'(d_off_e));
-  generate
-    for (wj = 0; wj < 32; wj++) begin : g_obank
-      logic [4:0] s;
-      logic signed [EW-1:0] el;
-      assign s = 5'(wj) - ne0[4:0];
-      assign el = ne0 + $signed(EW'(s));
-      ohq_ram #(.W(32), .D(2 << ORW)) ram (
-          .clk, .we(st == S_POST && (wj >> LGP) == (pp_e[4:0] >> LGP) && pp_e + (wj % PP) < npix),
-          .wa({pp_ch[0], pp_e[5 +: ORW]}), .ra({d_ch[0], el[5 +: ORW]}), .wd(post[wj % PP]), .q(oq[wj]));
-    end
-  endgenerate
-
-  // output word packing for a write job: slot s = bit j >> lg holds element e0 + s
-  always_comb begin
-    m_wdata = '0;
-    m_wmask = '0;
-    for (int lg = 1; lg <= 5; lg++)
-      if (lgo == 3'(lg))
-        for (int j = 0; j < 64; j++) begin
-          logic signed [EW-1:0] e;
-          e = e0 + EW'(j >> lg);
-          if (e >= 0 && e < $signed(EW'(d_n))) begin
-            m_wdata[j] = oq[e[4:0]][j & ((1 << lg) - 1)];
-            m_wmask[j] = 1'b1;
-          end
-        end
-  end
+  ohq_obuf #(.PP(PP), .PMAX(PMAX)) obuf (
+      .clk, .we(st == S_POST), .pp_e, .pp_ch, .npix, .post, .n_issued, .d_issued, .d_off_e,
+      .d_ch, .d_n, .lgo, .m_wdata, .m_wmask);
 
   // ---- next gather / post-process state (the registers below take it every cycle) ----
   always_comb begin
@@ -303,7 +266,8 @@ module ohq_core #(
           end else gkx <= gkx + 1;
           if (gk + 1 == kdim) begin
             nkc <= gr + 1;                 // tree passes: ceil(K / L)
-            rec_words <= 4 + (gr + 1) * PW;  // header + PW code words per pass
+            // header + the codes: pass-padded only where a pass is not whole words
+            rec_words <= 4 + (((L * WC) % 64 == 0) ? ((kdim << LGW) + 63) >> 6 : (gr + 1) * PW);
             st <= S_FJOB; fc <= 0;
             boh <= (band_oh < out_h) ? band_oh : out_h;
             r0 <= -$signed(pad);

@@ -1,3 +1,4 @@
+`include "ohq_ports.svh"
 // Testbench top for Verilator: the layer engine and the post-processing unit against a DRAM model. The DRAM grants one 64-bit beat
 // when BW16/16 bytes per cycle of credit has built up (bandwidth) and returns read data LAT
 // cycles after the grant (latency); the words live in the C++ harness (DPI).
@@ -7,17 +8,11 @@ module ohq_tb #(
     parameter int BW16 = 64, LAT = 32
 ) (
     input  logic clk, rst, start,
-    input  logic [31:0] cin_g, in_h, in_w, cout_g, groups, kh, kw, stride, pad,
-    input  logic [31:0] out_h, out_w, band_oh, frows, kdim, zin, lo, hi, shift_k, acc_mode, out_bits,
-    input  logic [47:0] in_bit, out_bit,
-    input  logic [31:0] w_word,
+    `OHQ_CORE_REGS,
     input  logic [31:0] unit,       // 0: the layer engine (ohq_core), 1: post-processing (ohq_vec)
-    input  logic [31:0] v_c, v_ih, v_iw, v_oh, v_ow, v_kh, v_kw, v_stride, v_pad, v_dil,
-    input  logic [31:0] v_pool, v_two, v_lut, v_abits, v_bbits, v_obits, v_shift, v_lo, v_hi,
-    input  logic [63:0] v_m0, v_m1, v_c0,
-    input  logic [31:0] v_aw, v_bw, v_tw, v_ow0, v_apw, v_bpw, v_opw,
+    `OHQ_VEC_REGS,
     output logic done,
-    output logic [63:0] cnt_compute, cnt_transfer, cnt_writeback, cnt_post,
+    `OHQ_COUNTERS,
     output logic [63:0] cnt_beats   // 64-bit DRAM beats moved (reads and writes)
 );
   import "DPI-C" function longint dram_rd(input int addr);

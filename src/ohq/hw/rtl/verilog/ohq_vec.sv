@@ -1,3 +1,4 @@
+`include "ohq_ports.svh"
 // The post-processing unit: the graph ops between layers, one channel plane at a time.
 //   v0 = max or sum over a kh x kw window (dilation, padding skipped) of plane A; a 1x1 window is
 //        elementwise (the driver flattens the plane to one row);
@@ -18,17 +19,10 @@ module ohq_vec #(
     parameter int VL = 16
 ) (
     input  logic clk, rst, start,
-    input  logic [31:0] v_c, v_ih, v_iw, v_oh, v_ow, v_kh, v_kw, v_stride, v_pad, v_dil,
-    input  logic [31:0] v_pool, v_two, v_lut, v_abits, v_bbits, v_obits, v_shift, v_lo, v_hi,
-    input  logic [63:0] v_m0, v_m1, v_c0,
-    input  logic [31:0] v_aw, v_bw, v_tw, v_ow0, v_apw, v_bpw, v_opw,
+    `OHQ_VEC_REGS,
     output logic done,
-    output logic [63:0] cnt_compute, cnt_transfer, cnt_writeback, cnt_post,
-    output logic m_req, m_we,
-    output logic [31:0] m_addr,
-    output logic [63:0] m_wdata, m_wmask,
-    input  logic m_gnt, m_rvalid,
-    input  logic [63:0] m_rdata
+    `OHQ_COUNTERS,
+    `OHQ_MEM_PORT
 );
   localparam int NB = 32, FR = (FMAX + NB - 1) / NB, FRW = FR > 1 ? $clog2(FR) : 1;
 
