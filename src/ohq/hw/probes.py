@@ -14,8 +14,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol
 
-from ohq.graph import LayerGraph
 from ohq.errors import OhqError
+from ohq.graph import LayerGraph
 from ohq.hw.cost import TRANSFERS, LayerCost, layer_cost
 from ohq.hw.device import Device
 from ohq.hw.plan import Assignment, scheme_resource
