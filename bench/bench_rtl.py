@@ -140,6 +140,11 @@ def referee_heldout(device: str) -> tuple[dict, list[dict]]:
                 for label, p in (("shipped", shipped), ("RTL fit", fitted[form])):
                     errs = cal.step_errors(f, cal.predict(f, dev, p, form), mask)
                     print(_err_row(f"{net} ({bits}b), {form}, {label}", errs))
+    print("\nper training network, band form, RTL fit:")
+    for net in TRAIN:
+        for bits in (8, 4):
+            mask = (f.network == net) & (f.bits == bits)
+            print(_err_row(f"{net} ({bits}b), band, RTL fit", cal.step_errors(f, cal.predict(f, dev, fitted["band"], "band"), mask)))
     print("\nbit-width: INT4 / INT8 cycles per step, summed over all rows (RTL; model img2col, band; fitted)")
     preds = {form: cal.predict(f, dev, fitted[form], form) for form in FORMS}
     for k in STEPS:
