@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from dataclasses import replace
 
 import torch
 from torch import nn
@@ -55,9 +56,11 @@ def bitexact() -> None:
 
 def referee(device: str, models: list[str]) -> None:
     """The rtl probe on each shipped model at W4A4 and W8A8 (what `ohq quantize --probe rtl` asks):
-    probe time, simulator speed, and the fpga-model's per-step error against the RTL."""
+    probe time, simulator speed, and the fpga-model's per-step error against the RTL, in the
+    img2col form (the default, PS invocation included) and the band form (no invocation)."""
     dev = get_device(device)
-    print("\n| model | layers | probe s (4 and 8 bit) | sim s | cycles/s | bits | " +
+    no_ps = replace(dev, layer_overhead_cycles=0)  # the band rows: no PS invocation, as the RTL
+    print("\n| model | layers | probe s (4 and 8 bit) | sim s | cycles/s | bits, form | " +
           " | ".join(f"{k} err" for k in STEPS) + " | total err |")
     print("|---|---|---|---|---|---|" + "---|" * (len(STEPS) + 1))
     for name in models:
@@ -69,11 +72,12 @@ def referee(device: str, models: list[str]) -> None:
         secs = time.perf_counter() - t0
         cyc = sum(r.total["cycles"] for r in rtl.values())
         for b in (8, 4):
-            ana = estimate(graph, dev, b)
-            sums = {k: [sum(lc.cycles[k] for lc in r.layers) for r in (rtl[b], ana)] for k in [*STEPS, "total"]}
-            errs = [f"{100 * (a - r) / r:+.0f} %" for r, a in sums.values()]
-            print(f"| {name} | {len(graph.layers)} | {secs:.1f} | {probe.sim_seconds:.1f} | "
-                  f"{cyc / max(probe.sim_seconds, 1e-9):,.0f} | W{b}A{b} | " + " | ".join(errs) + " |")
+            for form, d in (("img2col", dev), ("band", no_ps)):
+                ana = estimate(graph, d, b, transfer=form)
+                sums = {k: [sum(lc.cycles[k] for lc in r.layers) for r in (rtl[b], ana)] for k in [*STEPS, "total"]}
+                errs = [f"{100 * (a - r) / r:+.1f} %" for r, a in sums.values()]
+                print(f"| {name} | {len(graph.layers)} | {secs:.1f} | {probe.sim_seconds:.1f} | "
+                      f"{cyc / max(probe.sim_seconds, 1e-9):,.0f} | W{b}A{b} {form} | " + " | ".join(errs) + " |")
         if probe.sampled:
             print(f"  sampled layers: {probe.sampled}")
 

@@ -10,15 +10,18 @@ rows whose input rows fit the feature buffer and whose outputs fit the accumulat
 - weights: one record per output channel (`HEADER_WORDS` words of m, c, bias, then the codes in
   their container bits), fetched per channel pair (the two output channels whose products share
   an activation in one DSP48); the band's first pair waits on its DMA, each later pair's is
-  prefetched while the previous pair computes and post-processes, so only what that hides not
-  is paid;
+  prefetched while the previous pair computes and post-processes, and only what they leave
+  unhidden is paid (weights are re-read per band);
 - write-back: one write DMA per output channel and band, outputs at their bits; writes are posted,
   so they pay bytes at the DMA rate and a handshake, not the read latency;
 - post-process: one `postprocess_word_bits` word of outputs per cycle, per channel and band.
 
 A read DMA costs `dma_setup_cycles` (descriptor and first-beat latency) plus its bytes at the DMA
-rate; a few control cycles per DMA and channel pair are the engine's state machine's. Linear layers
-are 1 x 1 convs on a 1 x 1 map (one DMA for the input vector), run once per row of the batch.
+rate, capped at one AXI word per cycle (`dma_rate`); a few control cycles per DMA and channel pair
+are the engine's state machine's. Linear layers are 1 x 1 convs on a 1 x 1 map (one DMA for the
+input vector), run once per row of the batch. Not modelled: a DMA's misaligned first word and the
+DRAM model's few beats of banked credit after idle cycles (together within 3 % on every network
+refereed, docs/hardware.md).
 """
 
 from __future__ import annotations

@@ -5,7 +5,8 @@ Each network is reduced to structural features once (`ohq.hw.calibrate.features`
 engine), so a parameter set costs one array evaluation. `GRID` spans the five non-compute
 constants; a set *fits* when all four modelled INT8 latencies are within `tol` of the paper's.
 Fixing the constants the RTL determines (the Img2Col gather rate and the post-process word) to
-their RTL fit leaves the DMA rate, the set-up and the per-layer invocation free.
+their RTL fit leaves the DMA rate, the set-up and the per-layer invocation free. Every function
+takes the transfer `form` (`ohq.hw.cost.TRANSFERS`; the paper's `img2col` by default).
 """
 
 from __future__ import annotations
