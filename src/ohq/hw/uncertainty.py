@@ -5,8 +5,8 @@ Each network is reduced to structural features once (`ohq.hw.calibrate.features`
 engine), so a parameter set costs one array evaluation. `GRID` spans the five non-compute
 constants; a set *fits* when all four modelled INT8 latencies are within `tol` of the paper's.
 Fixing the constants the RTL determines (the Img2Col gather rate and the post-process word) to
-their RTL fit leaves the DMA rate, the set-up and the per-layer invocation free. Every function
-takes the transfer `form` (`ohq.hw.cost.TRANSFERS`; the paper's `img2col` by default).
+their RTL fit leaves the DMA rate, the set-up and the per-layer invocation free. The latency
+functions take the transfer `form` (`ohq.hw.cost.TRANSFERS`; the paper's `img2col` by default).
 """
 
 from __future__ import annotations
@@ -81,7 +81,7 @@ def int8_errors(pf: PaperFeatures, device: Device, p: dict, form: str = "img2col
 
 
 def fitting_sets(pf: PaperFeatures, device: Device, tol: float = 0.07, fixed: dict | None = None,
-                 grid: dict | None = None) -> tuple[list[dict], int]:
+                 grid: dict | None = None, form: str = "img2col") -> tuple[list[dict], int]:
     """(the grid's parameter sets within `tol` on all four INT8 latencies, sets tried)."""
     grid = {**(grid or GRID), **{k: (v,) for k, v in (fixed or {}).items()}}
     keys = list(grid)
@@ -89,7 +89,7 @@ def fitting_sets(pf: PaperFeatures, device: Device, tol: float = 0.07, fixed: di
     keep = []
     for values in combos:
         p = dict(zip(keys, values, strict=True))
-        if max(abs(e) for e in int8_errors(pf, device, p).values()) <= tol:
+        if max(abs(e) for e in int8_errors(pf, device, p, form).values()) <= tol:
             keep.append(p)
     return keep, len(combos)
 
