@@ -144,10 +144,17 @@ def check_job(job: LayerJob, cfg: RtlConfig) -> None:
         raise RtlMapError(f"input codes do not fit {cfg.a_bits} unsigned bits")
 
 
+def linear_records(cfg: RtlConfig) -> bool:
+    """Passes lie back to back in whole words (no padding) when L·c is a multiple or a divisor of 64."""
+    bits = cfg.lanes * cfg.w_container
+    return bits % 64 == 0 or 64 % bits == 0
+
+
 def record_code_words(kdim: int, cfg: RtlConfig) -> int:
     """64-bit words of codes in one weight record: passes laid out back to back; where a pass of
-    L codes is not whole words (L·c mod 64 != 0) each pass is padded to a word boundary."""
-    if cfg.lanes * cfg.w_container % 64 == 0:
+    L codes neither fills whole words nor divides one (L·c mod 64 != 0 and 64 mod L·c != 0)
+    each pass is padded to a word boundary."""
+    if linear_records(cfg):
         return -(-kdim * cfg.w_container // 64)
     return -(-kdim // cfg.lanes) * cfg.pass_words
 
@@ -174,8 +181,8 @@ def pack(job: LayerJob, cfg: RtlConfig) -> tuple[dict[str, int], np.ndarray, int
     recs[:, 1] = job.c.astype(np.int64).view(np.uint64)
     recs[:, 2] = (job.bias.astype(np.int64) & 0xFFFFFFFF).astype(np.uint64)
     for i in range(cout):
-        recs[i, HEADER_WORDS:] = np.concatenate(
-            [pack_words(row, cfg.w_container) for row in codes[i].reshape(passes, cfg.lanes)])[:kw_words]
+        recs[i, HEADER_WORDS:] = (pack_words(codes[i], cfg.w_container) if linear_records(cfg) else np.concatenate(
+            [pack_words(row, cfg.w_container) for row in codes[i].reshape(passes, cfg.lanes)]))[:kw_words]
     w_word = len(xin)
     out_word = w_word + recs.size
     n_out = cout * oh * ow

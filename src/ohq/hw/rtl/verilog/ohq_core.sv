@@ -34,6 +34,8 @@ module ohq_core #(
   localparam int PP = 64 / AB, LGP = $clog2(PP);
   localparam int KR = (KMAX + L - 1) / L, KRW = KR > 1 ? $clog2(KR) : 1;   // tree passes
   localparam int PW = (L * WC + 63) / 64;  // 64-bit words of weight codes per pass
+  localparam int SUB = (64 % (L * WC) == 0) ? 64 / (L * WC) : 1;  // passes per word (L*WC < 64)
+  localparam int LGS = SUB > 1 ? $clog2(SUB) : 1;
   localparam int FR = (FMAX + EPWF - 1) / EPWF, FRW = FR > 1 ? $clog2(FR) : 1;
   localparam int PR = (PMAX + PP - 1) / PP, PRW = PR > 1 ? $clog2(PR) : 1;
 
@@ -99,7 +101,7 @@ module ohq_core #(
       for (wj = 0; wj < PW; wj++) begin : g_wbank
         ohq_ram #(.W(64), .D(2 << KRW), .BLOCK(1)) ram (
             .clk, .we(rx && d_tgt == 1 && d_wi >= 4 && d_rec == ci && d_wj == wj),
-            .wa({d_bank[0], d_wr[KRW-1:0]}), .ra({bank[0], n_kc[KRW-1:0]}),
+            .wa({d_bank[0], d_wr[KRW-1:0]}), .ra({bank[0], KRW'(n_kc >> (SUB > 1 ? LGS : 0))}),
             .wd(m_rdata), .q(wq[ci][wj*64 +: 64]));
       end
     end
@@ -141,7 +143,9 @@ module ohq_core #(
     end
   end
 
-  // ---- the lanes and the tree ----
+  // ---- the lanes and the tree (ksel: this cycle's pass within its weight word) ----
+  logic [LGS-1:0] ksel;
+  always_ff @(posedge clk) ksel <= SUB > 1 ? n_kc[LGS-1:0] : '0;
   logic signed [31:0] lp0 [L], lp1 [L];
   logic signed [31:0] sum0, sum1;
   genvar li;
@@ -151,7 +155,8 @@ module ohq_core #(
           .clk, .t_we(st == S_GEN), .t_lane(gl), .t_row(gr), .t_off(goff_c + goff_y),
           .t_ky(gky[3:0]), .t_kx(gkx[3:0]), .f_we, .f_row, .f_wd, .n_kc, .n_kbase, .n_rowbase,
           .kdim, .in_h, .in_w, .zin, .n_iy0, .n_ix0,
-          .w0(wq[0][li*WC +: WB]), .w1(wq[1][li*WC +: WB]), .nch2(nch == 2),
+          .w0(wq[0][32'(ksel) * L * WC + li*WC +: WB]), .w1(wq[1][32'(ksel) * L * WC + li*WC +: WB]),
+          .nch2(nch == 2),
           .p0(lp0[li]), .p1(lp1[li]));
     end
   endgenerate
@@ -267,7 +272,7 @@ module ohq_core #(
           if (gk + 1 == kdim) begin
             nkc <= gr + 1;                 // tree passes: ceil(K / L)
             // header + the codes: pass-padded only where a pass is not whole words
-            rec_words <= 4 + (((L * WC) % 64 == 0) ? ((kdim << LGW) + 63) >> 6 : (gr + 1) * PW);
+            rec_words <= 4 + (((L * WC) % 64 == 0 || SUB > 1) ? ((kdim << LGW) + 63) >> 6 : (gr + 1) * PW);
             st <= S_FJOB; fc <= 0;
             boh <= (band_oh < out_h) ? band_oh : out_h;
             r0 <= -$signed(pad);
