@@ -250,7 +250,7 @@ def figure_fit_bram(name: str, train_n: int, epochs: float, test_n: int, configs
     prep = _prepared(name, test_n)
     train = _train_split(prep, train_n)
     fp32 = float("nan") if hw_only else _accuracy(prep.model, prep.test)
-    print(f"\n6. {name}: whole model in BRAM (xc7z020, A8), top-1 on the first {test_n} MNIST test images "
+    print(f"\n6. {name}: whole model in BRAM (xc7z020, activations at the weight bits), top-1 on the first {test_n} MNIST test images "
           f"(FP32 {fp32:.2%}); QAT {epochs} epoch(s) on the first {train_n} train images", flush=True)
     rows = []
     for b, s in configs:
