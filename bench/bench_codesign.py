@@ -12,7 +12,8 @@
    the pruned zeros (`ohq.train.qat(masks=...)`).
 6. mnist_resnet, mnist_mobilenet_v2: the whole model in BRAM at uniform bits x sparsity, BRAM18K,
    size, latency and top-1 loss, PTQ and QAT. `--only=5,6` runs only those sections,
-   `--models=mnist_resnet` only that model in section 6, `--hw-only` its hardware figures only.
+   `--models=mnist_resnet` only that model in section 6, `--hw-only` its hardware figures only,
+   `--configs=5:0.35` other (bits:sparsity) points, PTQ only.
 """
 
 from __future__ import annotations
@@ -174,7 +175,7 @@ def figure_search(trials: int, val: int, test_n: int):
 
 def figure_search_fit(trials: int, val: int, test_n: int):
     """The whole model in BRAM: BO's smallest size at <= 0.5 % validation loss, bits 3-8."""
-    from ohq.codesign import CodesignOptions
+    from ohq.codesign import CodesignOptions, _fit_report
     from ohq.search.bo_alloc import allocate_bo
 
     print(f"\n4b. mnist_resnet: BO fit-BRAM, bits 3-8, {trials} trials, {val} validation images per trial, "
@@ -187,6 +188,9 @@ def figure_search_fit(trials: int, val: int, test_n: int):
         a, w, c = _timed(allocate_bo, wide, {}, opts)
         print(f"   val top-1 {a.extra['bo']['val_top1']:.2%} (FP32 {a.extra['bo']['val_top1_fp32']:.2%})")
         _search_row(wide, fp32, f"BO fit-BRAM s<={sparsity}", a.bits, a.extra["sparsity"], w, c, fit=True)
+        ddr = _fit_report(wide, a.bits, a.extra["sparsity"], CodesignOptions()).totals
+        print(f"   same plan, weights from DDR: {ddr['latency_ms']:.3f} ms, {ddr['energy_mj']:.4f} mJ; plan "
+              + " ".join(f"{n}:{a.bits[n]}/{a.extra['sparsity'][n]:.1f}" for n in wide.graph.names), flush=True)
 
 
 def _prepared(name: str, test_n: int):
@@ -305,11 +309,14 @@ def main() -> None:
     if "6" in sections:
         # mobilenet (slow on CPU): QAT of the smallest failing configuration only; --models=a,b picks
         models = [a.split("=", 1)[1].split(",") for a in sys.argv if a.startswith("--models=")]
+        extra = [a.split("=", 1)[1] for a in sys.argv if a.startswith("--configs=")]  # e.g. 5:0.35,4:0.25
+        configs = tuple((int(c.split(":")[0]), float(c.split(":")[1])) for c in extra[0].split(",")) if extra else None
         for name, train_n, test_n, qat_max in (("mnist_resnet", 4096, 10000, 3), ("mnist_mobilenet_v2", 2048, 2000, 1)):
             if models and name not in models[0]:
                 continue
-            figure_fit_bram(name, 1024 if quick else train_n, 1.0, 500 if quick else test_n,
-                            FIT_CONFIGS[::4] if quick else FIT_CONFIGS, qat_max, "--hw-only" in sys.argv)
+            grid = configs or (FIT_CONFIGS[::4] if quick else FIT_CONFIGS)
+            figure_fit_bram(name, 1024 if quick else train_n, 1.0, 500 if quick else test_n, grid,
+                            0 if configs else qat_max, "--hw-only" in sys.argv)
 
 if __name__ == "__main__":
     main()
