@@ -10,8 +10,8 @@ from ohq.errors import OhqError
 from ohq.models import create_model
 from ohq.quant import Plan, QuantSpec, quantize
 from ohq.sensitivity import QuantMQE, get_method, list_methods
-from ohq.sensitivity.qmqe import SCORES
 from ohq.sensitivity.damage import check_damage, fit_drop_scale, kl_to_drop
+from ohq.sensitivity.qmqe import SCORES
 
 FAST = {"hessian": {"n_probes": 4}}
 BITS = (2, 3, 4, 8)
