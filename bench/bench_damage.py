@@ -109,7 +109,8 @@ def measure(name: str, n_test: int, cache: dict, cases=CASES, methods=METHODS) -
         fits = {}
         for b, scheme in cases:
             if method == "qmqe" and scheme not in fits:
-                fits[scheme] = get_method(method, candidate_bits=(2, 3, 4, 8), scheme=scheme, calib=calib,
+                fits[scheme] = get_method(method, candidate_bits=(2, 3, 4, 8) if scheme == "uniform" else (2, 3, 4),
+                                          scheme=scheme, calib=calib,
                                           **params).fit(model, x32)
             est = fits.get(scheme) or fits.setdefault("any", get_method(method, **params).fit(model, x32))
             pred = est.damage((b,), scheme)[:, 0]
