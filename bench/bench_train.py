@@ -51,9 +51,9 @@ def ptq_vs_qat(model: str, plan: Plan, label: str, methods: list[str], args, pro
     for method in methods:
         start = time.perf_counter()
         qm = qat(net, plan, train, epochs=args.epochs, method=method, lr=args.lr, progressive=progressive,
-                 bn_steps=bn_steps)
+                 bn_steps=bn_steps, warmup=args.warmup)
         _emit({"model": model, "plan": label, "method": method, "progressive": progressive, "ptq": ptq,
-               "bn_steps": bn_steps, **extra,
+               "bn_steps": bn_steps, "lr": args.lr, "warmup": args.warmup, **extra,
                "qat": _acc(qm, test), "epochs": args.epochs, "train_limit": args.train_limit,
                "seconds": round(time.perf_counter() - start, 1)})
 
@@ -139,6 +139,7 @@ def main() -> None:
     parser.add_argument("--train-limit", type=int, default=10000)
     parser.add_argument("--epochs", type=float, default=1.0)
     parser.add_argument("--lr", type=float, default=2e-3)
+    parser.add_argument("--warmup", type=float, default=0.0, help="share of the steps with a linear lr warm-up")
     parser.add_argument("--bn-steps", type=int, default=0, help="for mobilenet: BN batch-statistics steps (-1: all)")
     parser.add_argument("--methods", default="ste,lsq", help="for mobilenet and mixed: comma-separated")
     parser.add_argument("--models", default="mnist_cnn", help="for methods/progressive/bn/mixed: comma-separated")
