@@ -19,7 +19,7 @@ from ohq.errors import OhqError
 from ohq.train import ddp
 from ohq.train.methods import Method
 
-LR, WARMUP = 2e-3, 0.0  # the QAT defaults of `ohq.train.qat` and `ohq train --qat` (docs/train.md)
+LR, WARMUP = 5e-4, 0.0  # QAT defaults of `ohq.train.qat` and `ohq train --qat`; measured in docs/train.md
 StepCallback = Callable[[int, int, float, float], None]  # (step, total, loss, running accuracy)
 
 
