@@ -42,6 +42,7 @@ METHODS = (  # label, registered name, parameters (qmqe gets the scheme it predi
     ("hessian (4 bits)", "hessian", {}),
     ("qmqe α=1", "qmqe", {}),
     ("qmqe α=1, top-1 loss", "qmqe", {"score": "top1"}),
+    ("qmqe α=1, reverse KL", "qmqe", {"score": "rkl"}),
     ("qmqe α=0.5, 2 masks", "qmqe", {"alpha": 0.5, "n_masks": 2}),
 )
 PLOTTED = 4  # qmqe α=1, the default
@@ -108,7 +109,8 @@ def measure(name: str, n_test: int, cache: dict, cases=CASES, methods=METHODS) -
         fits = {}
         for b, scheme in cases:
             if method == "qmqe" and scheme not in fits:
-                fits[scheme] = get_method(method, candidate_bits=(2, 3, 4, 8), scheme=scheme, calib=calib,
+                fits[scheme] = get_method(method, candidate_bits=(2, 3, 4, 8) if scheme == "uniform" else (2, 3, 4),
+                                          scheme=scheme, calib=calib,
                                           **params).fit(model, x32)
             est = fits.get(scheme) or fits.setdefault("any", get_method(method, **params).fit(model, x32))
             pred = est.damage((b,), scheme)[:, 0]

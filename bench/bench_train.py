@@ -6,7 +6,7 @@
     python bench/bench_train.py methods --models mnist_resnet --train-limit 2000 --epochs 1
 
 Every run: shipped MNIST weights, the first `--train-limit` MNIST training images, seed 0, Adam
-with a cosine schedule (lr 2e-3 unless --lr), batch 128; top-1 on the full official 10,000 test
+with a cosine schedule (lr and warm-up: the QAT defaults of ohq.train.loop unless --lr/--warmup), batch 128; top-1 on the full official 10,000 test
 images with the integer engine (bit-identical to the fake-quant model). PTQ is the same plan
 calibrated on the same 256 training images the QAT run starts from. One JSON line per result.
 """
@@ -27,6 +27,7 @@ from ohq.models import build_shipped
 from ohq.quant import Plan, QuantSpec, quantize
 from ohq.train import qat, top1
 from ohq.train.api import calibration
+from ohq.train.loop import LR, WARMUP
 
 
 def _data(limit: int):
@@ -51,9 +52,9 @@ def ptq_vs_qat(model: str, plan: Plan, label: str, methods: list[str], args, pro
     for method in methods:
         start = time.perf_counter()
         qm = qat(net, plan, train, epochs=args.epochs, method=method, lr=args.lr, progressive=progressive,
-                 bn_steps=bn_steps)
+                 bn_steps=bn_steps, warmup=args.warmup)
         _emit({"model": model, "plan": label, "method": method, "progressive": progressive, "ptq": ptq,
-               "bn_steps": bn_steps, **extra,
+               "bn_steps": bn_steps, "lr": args.lr, "warmup": args.warmup, **extra,
                "qat": _acc(qm, test), "epochs": args.epochs, "train_limit": args.train_limit,
                "seconds": round(time.perf_counter() - start, 1)})
 
@@ -138,7 +139,8 @@ def main() -> None:
     parser.add_argument("section", choices=[*SECTIONS, "all"])
     parser.add_argument("--train-limit", type=int, default=10000)
     parser.add_argument("--epochs", type=float, default=1.0)
-    parser.add_argument("--lr", type=float, default=2e-3)
+    parser.add_argument("--lr", type=float, default=LR)
+    parser.add_argument("--warmup", type=float, default=WARMUP, help="share of the steps with a linear lr warm-up")
     parser.add_argument("--bn-steps", type=int, default=0, help="for mobilenet: BN batch-statistics steps (-1: all)")
     parser.add_argument("--methods", default="ste,lsq", help="for mobilenet and mixed: comma-separated")
     parser.add_argument("--models", default="mnist_cnn", help="for methods/progressive/bn/mixed: comma-separated")

@@ -74,3 +74,10 @@ def test_run_pipeline_takes_an_nn_module():
     assert result.model_name == type(net).__name__
     assert result.top1["mixed"] > 0.9 and result.input_shape == load_dataset("digits", "test").input_shape
     assert all(row.masked_top1 is None for row in result.layers)
+    assert "damage" in result.extra  # masked_top1 is mqe's stage only: qmqe still measured its damage
+
+
+def test_measured_damage_is_its_own_option():
+    result = ohq.run_pipeline("digits_cnn", data="digits", size_ratio=0.5, samples=4, calib=16,
+                              measured_damage=False)
+    assert "damage" not in result.extra and "measured damage" not in result.seconds

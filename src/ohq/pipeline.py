@@ -189,7 +189,7 @@ def run_pipeline(req: Request | str | nn.Module, reporter: Reporter | None = Non
                 rep.advance(0, 1, f"{len(prep.graph.layers)} layers × {method.n_masks} masks × {n_test} images")
                 subset = slice(0, n_test)
                 masked = method.masked_top1(prep.test.x[subset], prep.test.y[subset])
-        elif req.masked_top1 and hasattr(method, "measured_drop"):  # qmqe: predicted vs measured damage
+        if req.measured_damage and hasattr(method, "measured_drop"):  # qmqe: predicted vs measured damage
             from ohq.sensitivity.damage import damage_check
 
             n_test = min(len(prep.test), 1000)

@@ -47,7 +47,8 @@ class Request:
     tie_residual: bool = False
     pin_first_last: int | None = None
     seed: int = 0
-    masked_top1: bool = True  # MQE's masked top-1 per layer (layers.csv); its cost shows in the bar
+    masked_top1: bool = True  # mqe: top-1 with each layer masked (layers.csv); its cost shows in the bar
+    measured_damage: bool = True  # qmqe: measured vs predicted per-bit top-1 drop (damage.png)
     normalize: str | None = None  # "MEAN,STD": the model's input transform (shipped models know theirs)
     finetune: str | None = None  # "qat" or "progressive": fine-tune the mixed model (ohq.train)
     finetune_epochs: float = 1.0

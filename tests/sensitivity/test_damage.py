@@ -10,8 +10,8 @@ from ohq.errors import OhqError
 from ohq.models import create_model
 from ohq.quant import Plan, QuantSpec, quantize
 from ohq.sensitivity import QuantMQE, get_method, list_methods
-from ohq.sensitivity.base import kl_per_sample
 from ohq.sensitivity.damage import check_damage, fit_drop_scale, kl_to_drop
+from ohq.sensitivity.qmqe import SCORES
 
 FAST = {"hessian": {"n_probes": 4}}
 BITS = (2, 3, 4, 8)
@@ -35,14 +35,15 @@ def test_every_method_gives_finite_damage_per_layer_and_bit_width(name, small):
     assert (d[:, 0] >= d[:, -1]).all() and d[:, 0].sum() > d[:, -1].sum()  # 2 bits hurt more than 8
 
 
-def test_qmqe_equals_the_kl_of_the_real_mixed_plan(small):
-    """α = 1: damage(i, b) is the KL of the W8A8 model with layer i alone at WbAb (a real plan)."""
+@pytest.mark.parametrize("score", sorted(SCORES))
+def test_qmqe_equals_the_score_of_the_real_mixed_plan(score, small):
+    """α = 1: damage(i, b) is the score (KL, …) of the W8A8 model with layer i alone at WbAb (a real plan)."""
     model, x = small
-    est = QuantMQE(candidate_bits=(3, 8)).fit(model, x)
+    est = QuantMQE(candidate_bits=(3, 8), score=score).fit(model, x)
     ref = quantize(model, Plan(QuantSpec(8, 8)), x)(x)
     for i, name in enumerate(est.layer_names_):
         mixed = quantize(model, Plan(QuantSpec(8, 8), {name: QuantSpec(3, 3)}), x)(x)
-        real = float(kl_per_sample(ref, mixed).mean())
+        real = float(SCORES[score](ref, mixed).mean())
         assert est.damage_[i, 0] == pytest.approx(real, rel=0.3, abs=1e-4)
     assert (est.damage_[:, 1] == 0).all()
 

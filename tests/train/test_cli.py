@@ -54,6 +54,7 @@ def test_bad_input_is_one_line_and_writes_nothing(tmp_path, capsys):
         (("--bits", "4/x"), "--bits"),
         (("--resume",), "no checkpoint"),
         (("--bn-steps", "-1"), "--bn-steps must be >= 0"),
+        (("--warmup", "1.5"), "--warmup must be in [0, 1)"),
     ]
     for args, message in cases:
         assert message in _error(capsys, *QAT, "--epochs", "1", "--out", str(out), *args)

@@ -41,6 +41,22 @@ def test_fixed_activation_quantizer_clips_gradient_outside_its_range():
     assert x.grad.tolist() == [1.0, 1.0, 0.0, 0.0]
 
 
+def test_fixed_quantizer_is_the_autograd_chain_with_a_constant_step():
+    torch.manual_seed(0)
+    for zero in (0, 5):
+        q = ActQuant(QParams(0.0371, zero, 4))
+        x = (torch.randn(4, 3, 9, 9) * 0.4).requires_grad_()
+        x.data[0, 0, 0, :3] = torch.tensor([-zero, 15 - zero, 2.5]) * 0.0371  # both ends and a tie
+        ref = x.detach().clone().requires_grad_()
+        chain = (torch.clamp(round_ste(ref / q.scale) + q.zero, 0, q.qmax) - q.zero) * q.scale
+        g = torch.randn_like(chain)
+        q(x).backward(g)
+        chain.backward(g)
+        assert torch.equal(q(x), chain)
+        assert torch.equal(x.grad != 0, ref.grad != 0)
+        assert torch.allclose(x.grad, ref.grad, rtol=1e-6, atol=0)  # the chain's (g·s)/s rounding
+
+
 def test_lsq_step_gradient_has_the_lsq_scale():
     q = LsqActQuant(QParams(0.5, 0, 4))
     x = torch.full((1, 16), 9.0)  # all clipped at Qp: ∂v̂/∂s = Qp

@@ -16,6 +16,7 @@ from ohq.quant import Plan, QuantModel, quantize
 from ohq.train import ddp, top1
 from ohq.train.api import calibration, layer_names
 from ohq.train.api import qat as run
+from ohq.train.loop import TrainConfig
 from ohq.train.progressive import parse_stages
 
 
@@ -39,10 +40,11 @@ def _top1(net, test) -> float:
 def run_qat(model: str, data: str, *, epochs: float, seed: int, lr: float, batch_size: int, bits: str,
             plan_file: str | None, scheme: str, method: str, progressive: str | None, from_scratch: bool,
             train_limit: int | None, resume: bool, paths: tuple, command: str, untrained, limit,
-            normalize: str | None = None, bn_steps: int = 0) -> dict:
+            normalize: str | None = None, bn_steps: int = 0, warmup: float = 0.0) -> dict:
     out_path, card_path, plan_path, ckpt = paths
     if bn_steps < 0:
         raise OhqError(f"--bn-steps must be >= 0, got {bn_steps}")
+    TrainConfig(epochs, lr, batch_size, seed, warmup=warmup)  # bad hyper-parameters fail before any work
     stages = parse_stages(progressive) if progressive else None
     if plan_file is not None:
         plan = Plan.load_json(plan_file)
@@ -75,7 +77,7 @@ def run_qat(model: str, data: str, *, epochs: float, seed: int, lr: float, batch
         try:
             qmodel = run(net, plan, train, epochs=epochs, method=method, progressive=stages, calib=calib,
                          lr=lr, batch_size=batch_size, seed=seed, checkpoint=ckpt, resume=resume,
-                         on_step=on_step, on_stage=on_stage, bn_steps=bn_steps)
+                         on_step=on_step, on_stage=on_stage, bn_steps=bn_steps, warmup=warmup)
         except KeyboardInterrupt:
             raise OhqError(f"interrupted; the last checkpoint {ckpt} is intact: rerun with --resume") from None
     seconds = time.perf_counter() - start
@@ -88,8 +90,8 @@ def run_qat(model: str, data: str, *, epochs: float, seed: int, lr: float, batch
     write_atomic(plan_path, lambda p: plan.save_json(p))
     write_json(card_path, {
         "model": model, "data": data, "qat": True, "method": method, "progressive": stages,
-        "from_scratch": from_scratch, "bn_steps": bn_steps, "epochs": epochs, "seed": seed, "lr": lr, "batch_size": batch_size,
-        "train_samples": len(train), "processes": ddp.world_size(), **{k: doc[k] for k in
+        "from_scratch": from_scratch, "bn_steps": bn_steps, "epochs": epochs, "seed": seed, "lr": lr, "warmup": warmup,
+        "batch_size": batch_size, "train_samples": len(train), "processes": ddp.world_size(), **{k: doc[k] for k in
         ("top1_fp32", "top1_ptq", "top1_qat", "seconds")}, "size_mib": qmodel.size_mib(),
         "test_samples": len(test), "torch": torch.__version__, "command": command,
     })

@@ -91,7 +91,9 @@ def train(
     out: Annotated[str, typer.Option("--out", "-o", help="Where to write the state dict (.pt).")],
     epochs: Annotated[float, typer.Option(help="Passes over the training split (QAT: may be fractional).")] = 3,
     seed: Annotated[int, typer.Option(help="Seed for initialisation and shuffling.")] = 0,
-    lr: Annotated[float | None, typer.Option(help="Peak learning rate (default 3e-3; QAT 2e-3).")] = None,
+    lr: Annotated[float | None, typer.Option(help="Peak learning rate (default 3e-3; QAT: ohq.train.loop.LR).")] = None,
+    warmup: Annotated[float | None, typer.Option(help="QAT: share of the steps with a linear learning-rate "
+                                                 "warm-up before the cosine decay (default ohq.train.loop.WARMUP).")] = None,
     batch_size: Annotated[int, typer.Option(help="Training batch size (global under torchrun).")] = 128,
     force: Annotated[bool, typer.Option("--force/--no-force", help="Overwrite --out and its card.")] = False,
     qat: Annotated[bool, typer.Option("--qat", help="Quantization-aware training of the trained model.")] = False,
@@ -117,10 +119,13 @@ def train(
     ddp.init()
     try:
         if qat:
-            return _train_qat(model, data, out, epochs, seed, lr or 2e-3, batch_size, force, bits, plan, scheme,
-                              method, progressive, from_scratch, train_limit, resume, json, normalize, bn_steps)
-        if resume or progressive or plan or json or bn_steps:
-            raise OhqError("--resume, --progressive, --plan, --bn-steps and --json go with --qat")
+            from ohq.train.loop import LR, WARMUP
+
+            return _train_qat(model, data, out, epochs, seed, lr or LR, batch_size, force, bits, plan, scheme,
+                              method, progressive, from_scratch, train_limit, resume, json, normalize, bn_steps,
+                              WARMUP if warmup is None else warmup)
+        if resume or progressive or plan or json or bn_steps or warmup is not None:
+            raise OhqError("--resume, --progressive, --plan, --bn-steps, --warmup and --json go with --qat")
         _train_float(model, data, out, epochs, seed, lr or 3e-3, batch_size, force, train_limit, normalize)
     except OhqError:
         if not ddp.is_main():
@@ -173,7 +178,7 @@ def _train_float(model, data, out, epochs, seed, lr, batch_size, force, train_li
 
 
 def _train_qat(model, data, out, epochs, seed, lr, batch_size, force, bits, plan_file, scheme, method,
-               progressive, from_scratch, train_limit, resume, json, normalize, bn_steps=0) -> None:
+               progressive, from_scratch, train_limit, resume, json, normalize, bn_steps=0, warmup=0.0) -> None:
     from ohq.cli._train_qat import run_qat
     from ohq.train import ddp
 
@@ -182,7 +187,7 @@ def _train_qat(model, data, out, epochs, seed, lr, batch_size, force, bits, plan
                   plan_file=plan_file, scheme=scheme, method=method, progressive=progressive,
                   from_scratch=from_scratch, train_limit=train_limit, resume=resume, paths=paths,
                   command=_command(""), untrained=_untrained, limit=_limit, normalize=normalize,
-                  bn_steps=bn_steps)
+                  bn_steps=bn_steps, warmup=warmup)
     if not ddp.is_main():
         return
     if json:

@@ -205,7 +205,13 @@ def top1_loss(ref: Tensor, out: Tensor) -> Tensor:
     return (p_ref - p_out).squeeze(1)
 
 
-SCORES = {"kl": kl_per_sample, "top1": top1_loss}  # what damage_ averages over the samples
+def reverse_kl(ref: Tensor, out: Tensor) -> Tensor:
+    """Per sample: KL(softmax(out) ‖ softmax(ref)), the perturbed model's view. It punishes a layer
+    that only sharpens or rescales the logits (the top class kept) far less than forward KL."""
+    return kl_per_sample(out, ref)
+
+
+SCORES = {"kl": kl_per_sample, "top1": top1_loss, "rkl": reverse_kl}  # what damage_ averages
 
 
 def _check_finite(out: Tensor, what: str) -> None:

@@ -25,7 +25,7 @@ from ohq.quant.graphops import LAYERS
 from ohq.quant.prune import apply_masks
 from ohq.train import ddp
 from ohq.train.bn import bn_pairs
-from ohq.train.loop import StepCallback, TrainConfig, run_steps, steps_per_epoch
+from ohq.train.loop import LR, WARMUP, StepCallback, TrainConfig, run_steps, steps_per_epoch
 from ohq.train.methods import get_method
 from ohq.train.progressive import stage_plans
 from ohq.train.qat import QatNet
@@ -49,22 +49,23 @@ def layer_names(model: nn.Module) -> list[tuple[str, list[int]]]:
 
 
 def qat(model: nn.Module, plan: Plan, data: TensorDataset, *, epochs: float = 1.0, method: str = "ste",
-        progressive: list[int] | None = None, calib: Tensor | None = None, lr: float = 2e-3,
+        progressive: list[int] | None = None, calib: Tensor | None = None, lr: float = LR,
         batch_size: int = 128, seed: int = 0, checkpoint: str | Path | None = None,
         resume: bool = False, on_step: StepCallback | None = None,
         on_stage: Callable[[int, int, Plan], None] | None = None,
-        masks: dict[str, Tensor] | None = None, bn_steps: int = 0) -> QuantModel:
+        masks: dict[str, Tensor] | None = None, bn_steps: int = 0, warmup: float = WARMUP) -> QuantModel:
     """Quantization-aware training of `model` (float, or a PTQ QuantModel to start from) at `plan`.
 
     `progressive` lists stage bit-widths (LHA, e.g. [8, 6, 4]); the epochs are split evenly over
-    the stages. `bn_steps` > 0 trains the first stage with BatchNorm unfolded, on batch statistics,
+    the stages; each stage's learning rate warms up linearly over its first `warmup` share of
+    steps, then decays to 0 on a cosine. `bn_steps` > 0 trains the first stage with BatchNorm unfolded, on batch statistics,
     for that many steps, then frozen and folded (`ohq.train.bn`); 0 folds it up front (the default,
     see docs/train.md). `checkpoint` is written atomically (rank 0) after every epoch and stage;
     `resume` continues from it. Under torchrun each rank trains its shard (see `ohq.train.ddp`).
     `masks` ({layer: keep-mask}, e.g. from `ohq.quant.prune.prune_model`) prunes the model first
     (BN statistics re-measured on `calib`) and keeps the pruned weights exactly zero in training.
     """
-    cfg = TrainConfig(epochs, lr, batch_size, seed)
+    cfg = TrainConfig(epochs, lr, batch_size, seed, warmup=warmup)
     meth = get_method(method)
     if not isinstance(plan, Plan):
         raise OhqError(f"plan must be an ohq.quant.Plan, got {type(plan).__name__}")
@@ -85,7 +86,8 @@ def qat(model: nn.Module, plan: Plan, data: TensorDataset, *, epochs: float = 1.
     bounds = [round(total * k / len(plans)) for k in range(len(plans) + 1)]
     fingerprint = {"layers": [[n, list(s)] for n, s in _shapes(model, start_q)], "plan": plan.to_dict(),
                    "method": method, "stages": [p.to_dict() for p in plans], "steps": total,
-                   "train": len(data), "batch_size": batch_size, "seed": seed, "lr": lr, "bn_steps": bn_steps}
+                   "train": len(data), "batch_size": batch_size, "seed": seed, "lr": lr, "bn_steps": bn_steps,
+                   "warmup": warmup}
     state = load_checkpoint(checkpoint, fingerprint) if resume else None
     folded = None if start_q is not None else fold_bn(model)
     pairs = bn_pairs(model) if bn_steps else None

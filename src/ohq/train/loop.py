@@ -19,6 +19,7 @@ from ohq.errors import OhqError
 from ohq.train import ddp
 from ohq.train.methods import Method
 
+LR, WARMUP = 5e-4, 0.0  # QAT defaults of `ohq.train.qat` and `ohq train --qat`; measured in docs/train.md
 StepCallback = Callable[[int, int, float, float], None]  # (step, total, loss, running accuracy)
 
 
@@ -27,10 +28,11 @@ class TrainConfig:
     """Hyper-parameters of QAT. `batch_size` is global: each of N ranks takes batch_size / N."""
 
     epochs: float = 1.0
-    lr: float = 2e-3
+    lr: float = LR
     batch_size: int = 128
     seed: int = 0
     weight_decay: float = 0.0
+    warmup: float = WARMUP  # share of each stage's steps with a linear warm-up before the cosine decay
 
     def __post_init__(self) -> None:
         if not self.epochs > 0:
@@ -39,6 +41,17 @@ class TrainConfig:
             raise OhqError(f"--batch-size must be at least 1, got {self.batch_size}")
         if not self.lr > 0:
             raise OhqError(f"--lr must be positive, got {self.lr}")
+        if not 0 <= self.warmup < 1:
+            raise OhqError(f"--warmup must be in [0, 1), got {self.warmup}")
+
+
+def lr_factor(step: int, span: int, warmup: int) -> float:
+    """The learning rate's share at `step` of a `span`-step stage: linear from 1/(warmup+1) to 1
+    over the first `warmup` steps, then a cosine decay to 0 at `span`."""
+    if step < warmup:
+        return (step + 1) / (warmup + 1)
+    done = min(step - warmup, span - warmup) / max(span - warmup, 1)
+    return 0.5 * (1 + math.cos(math.pi * done))
 
 
 def loader(data: TensorDataset, cfg: TrainConfig) -> DataLoader:
@@ -71,7 +84,7 @@ def run_steps(net: nn.Module, data: TensorDataset, cfg: TrainConfig, method: Met
     params = [p for p in net.parameters() if p.requires_grad]
     opt = torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
     span = max(last - stage_first, 1)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 0.5 * (1 + math.cos(math.pi * min(s, span) / span)))
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: lr_factor(s, span, int(cfg.warmup * span)))
     if state is not None:
         opt.load_state_dict(state["opt"])
         sched.load_state_dict(state["sched"])

@@ -32,6 +32,27 @@ def grad_scale(x: Tensor, g: float) -> Tensor:
     return (x - x * g).detach() + x * g
 
 
+class _FixedStepQuant(torch.autograd.Function):
+    """clamp(round(x/s) + z, 0, qmax) - z, times s; gradient 1 where the code is not clipped.
+
+    The same numbers as the autograd chain of `LsqActQuant.forward` with a constant step, and its
+    gradient without the chain's rounding ((g·s)/s), in one allocation and in-place passes: QAT steps of depthwise networks spend most of
+    their time in these element-wise passes over the activations (profiled on mnist_mobilenet_v2).
+    """
+
+    @staticmethod
+    def forward(ctx, x: Tensor, scale: Tensor, zero: Tensor, qmax: int) -> Tensor:  # type: ignore[override]
+        q = torch.div(x, scale).round_().add_(zero)
+        keep = (q >= 0).logical_and_(q <= qmax)  # torch.clamp's backward passes the bounds too
+        ctx.save_for_backward(keep)
+        return q.clamp_(0, qmax).sub_(zero).mul_(scale)
+
+    @staticmethod
+    def backward(ctx, grad: Tensor) -> tuple[Tensor, None, None, None]:  # type: ignore[override]
+        (keep,) = ctx.saved_tensors
+        return grad * keep, None, None, None
+
+
 class ActQuant(nn.Module):
     """One activation tensor's quantizer with a fixed step (the PTQ calibration): STE inside the
     range, zero gradient where the value is clipped."""
@@ -47,9 +68,7 @@ class ActQuant(nn.Module):
         return self.scale
 
     def forward(self, x: Tensor) -> Tensor:
-        s = self.step(x)
-        q = torch.clamp(round_ste(x / s) + self.zero, 0, self.qmax)
-        return (q - self.zero) * s
+        return _FixedStepQuant.apply(x, self.scale, self.zero, self.qmax)
 
     def qparams(self) -> QParams:
         """The trained quantizer: the step rounded to float32 (as PTQ's), zero point and bits kept."""
@@ -69,6 +88,11 @@ class LsqActQuant(ActQuant):
         if self.g is None:  # N = features of one sample (LSQ's N_F)
             self.g = 1.0 / math.sqrt(max(x[0].numel(), 1) * max(self.qmax - int(self.zero), 1))
         return grad_scale(self.scale.abs().clamp_min(1e-8), self.g)
+
+    def forward(self, x: Tensor) -> Tensor:
+        s = self.step(x)  # learned: autograd carries the step's gradient through the chain
+        q = torch.clamp(round_ste(x / s) + self.zero, 0, self.qmax)
+        return (q - self.zero) * s
 
 
 class SteWeight(nn.Module):
