@@ -165,6 +165,8 @@ def main() -> None:
             rows.append({"model": name, "plan": label, "format": "onnx-qdq", "reference": "integer engine",
                          **drift(q, ref_int, got, q_ref, q_got), "seconds": round(time.perf_counter() - t0, 1)})
             n = args.qonnx_samples
+            if n <= 0:  # onnx-qdq only
+                continue
             t0 = time.perf_counter()
             chunk = min(n, QONNX_CHUNK)
             try:
