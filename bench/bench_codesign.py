@@ -5,16 +5,20 @@
    for a mixed 4/8 plan (OQA-only ILP at size ratio 0.5) with 50 % / 75 % unstructured pruning.
 3. PR on mixed plans (four ImageNet networks + shipped models): fixed / PR / ping-pong, swaps;
    the ILP's plan against the PR-aware ILP's (per-switch penalty).
-4. mnist_resnet: ILP vs BO (TPE) vs random at equal trial counts, and the smallest whole-model-in-
-   BRAM configuration BO finds with validation loss <= 0.5 % (accuracy on MNIST test, PTQ).
+4. mnist_resnet: ILP vs BO (TPE) vs random at equal trial counts and at the ILP's CPU seconds;
+   4b: the smallest whole-model-in-BRAM configuration BO finds with validation loss <= 0.5 %
+   (scored on the validation split; top-1 reported on MNIST test, PTQ).
 5. mnist_cnn: every layer pruned 50 % / 75 % (unstructured) at W8 and W4, PTQ vs QAT that keeps
    the pruned zeros (`ohq.train.qat(masks=...)`).
 6. mnist_resnet, mnist_mobilenet_v2: the whole model in BRAM at uniform bits x sparsity, BRAM18K,
-   size, latency and top-1 loss, PTQ and QAT. `--only=5,6` runs only those sections.
+   size, latency and top-1 loss, PTQ and QAT. `--only=5,6` runs only those sections,
+   `--models=mnist_resnet` only that model in section 6, `--hw-only` its hardware figures only,
+   `--configs=5:0.35` other (bits:sparsity) points, PTQ only.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 
@@ -25,6 +29,7 @@ from ohq.hw.dataflow import WeightStore
 from ohq.hw.onchip import dataflow_report
 from ohq.hw.pr import pr_plan, reconfig_ms
 from ohq.hw.table import allocation_table
+from ohq.hw.target import FpgaModel
 from ohq.models import create_model, load_model
 from ohq.quant.prune import layer_masks
 from ohq.search import omega, paper_objective, solve
@@ -44,7 +49,7 @@ def graph_of(name):
 
 def oqa_plan(model, graph, pr=False):
     """OQA-only (beta = 0) Eq. 11 at size ratio 0.5, optionally with the per-switch penalty."""
-    table, costs = allocation_table(model, graph, DEV, (4, 8))
+    table, costs = allocation_table(model, graph, FpgaModel(DEV), (4, 8))
     cycles = [costs[n][8].cycles["total"] for n in graph.names]
     energy = [costs[n][8].energy_mj for n in graph.names]
     value = paper_objective(omega(np.zeros(len(cycles)), cycles, energy, 0.0, 0.5), (4, 8))
@@ -107,63 +112,87 @@ def figure_pr(names):
                   f"ping-pong {p.latency_pingpong_ms:8.2f}  swaps {p.reconfigurations:3d}  groups {len(p.groups)}")
 
 
-def figure_search(trials: int, val: int, test_n: int, fit_trials: int = 40, fit_val: int = 2000):
-    from ohq.codesign import CodesignOptions
+def _timed(fn, *args):
+    """(result, wall s, CPU s of this process): CPU seconds compare fairly on a loaded machine."""
+    w, c = time.perf_counter(), time.process_time()
+    out = fn(*args)
+    return out, time.perf_counter() - w, time.process_time() - c
+
+
+def _search_setup(test_n: int, **request):
     from ohq.pipeline import Request, prepare
+    from ohq.search.bo_alloc import _accuracy
+
+    prep = prepare(Request("mnist_resnet", data="mnist", calib=128, samples=16, **request))
+    prep.test = type(prep.test)(prep.test.x[:test_n], prep.test.y[:test_n], prep.test.name, "test", 10)
+    return prep, _accuracy(prep.model, prep.test)
+
+
+def _search_row(prep, fp32, label, bits, sp, wall, cpu, fit=False):
+    """Top-1 on the test subset (the only place the test split is read), size, latency, BRAM."""
+    from ohq.codesign import CodesignOptions, _fit_report, _size_mib, stores
+    from ohq.quant import quantize
     from ohq.quant.prune import prune_model
-    from ohq.search.bo_alloc import _accuracy, allocate_bo
+    from ohq.search.bo_alloc import _accuracy
+
+    pruned = {k: v for k, v in sp.items() if v > 0}
+    model = prune_model(prep.model, pruned, calib=prep.calib)[0] if pruned else prep.model
+    acc = _accuracy(quantize(model, prep.plan(bits), prep.calib), prep.test)
+    size = _size_mib(prep, stores(prep, bits, sp, "unstructured"))
+    t = _fit_report(prep, bits, sp, CodesignOptions(fit_bram=fit)).totals
+    load = os.getloadavg()[0]
+    print(f"   {label:28s} top-1 {acc:.2%} (loss {fp32 - acc:+.2%})  size {size:.4f} MiB  "
+          f"latency {t['latency_ms']:.3f} ms  energy {t['energy_mj']:.3f} mJ  BRAM18K {t['bram18k_used']} "
+          f"(left {t['bram18k_left']})  search {wall:.1f} s wall / {cpu:.1f} s CPU (load {load:.1f})  "
+          f"mean sparsity {np.mean(list(sp.values())) if sp else 0:.2f}", flush=True)
+
+
+def figure_search(trials: int, val: int, test_n: int):
+    """ILP vs BO vs random at one size budget: equal trial counts, then BO/random given the ILP's
+    CPU seconds (sensitivity + solve) at their own measured CPU seconds per trial."""
+    from ohq.codesign import CodesignOptions
+    from ohq.search.bo_alloc import allocate_bo
 
     print(f"\n4. mnist_resnet: ILP vs BO vs random ({trials} trials, {val} validation images per trial, "
           f"top-1 on the first {test_n} MNIST test images)")
-    req = Request("mnist_resnet", data="mnist", size_ratio=0.5, calib=128, samples=16)
-    prep = prepare(req)
-    prep.test = type(prep.test)(prep.test.x[:test_n], prep.test.y[:test_n], prep.test.name, "test", 10)
+    prep, fp32 = _search_setup(test_n, size_ratio=0.5)
     budgets = prep.budgets()
-    fp32 = _accuracy(prep.model, prep.test)
     print(f"   FP32 top-1 {fp32:.2%}; size budget {budgets['size_mib']:.4f} MiB")
-    from ohq.codesign import _fit_report, _size_mib, stores
-    from ohq.quant import quantize
-
-    def report(label, bits, sp, secs):
-        pruned = {k: v for k, v in sp.items() if v > 0}
-        model = prune_model(prep.model, pruned, calib=prep.calib)[0] if pruned else prep.model
-        acc = _accuracy(quantize(model, prep.plan(bits), prep.calib), prep.test)
-        size = _size_mib(prep, stores(prep, bits, sp, "unstructured"))
-        rep = _fit_report(prep, bits, sp, CodesignOptions(fit_bram="fit" in label))
-        print(f"   {label:26s} top-1 {acc:.2%} (loss {fp32 - acc:+.2%})  size {size:.4f} MiB  "
-              f"latency {rep.totals['latency_ms']:.3f} ms  BRAM18K {rep.totals['bram18k_used']} "
-              f"(left {rep.totals['bram18k_left']})  search {secs:.1f} s  mean sparsity "
-              f"{np.mean(list(sp.values())) if sp else 0:.2f}", flush=True)
-
-    t0 = time.perf_counter()
-    alloc, _ = prep.allocate(prep.sensitivity("mqe"), budgets)
-    ilp_s = time.perf_counter() - t0
-    report("ILP (MQE sensitivity)", alloc.bits, {}, ilp_s)
-    per_trial = None
+    (alloc, _), ilp_w, ilp_c = _timed(lambda: prep.allocate(prep.sensitivity("mqe"), budgets))
+    _search_row(prep, fp32, "ILP (MQE sensitivity)", alloc.bits, {}, ilp_w, ilp_c)
+    per_trial = {}
     for search in ("bo", "random"):
         opts = CodesignOptions(search=search, trials=trials, val=val, sparsity=0.0, lam=0.0)
-        t0 = time.perf_counter()
-        a = allocate_bo(prep, budgets, opts)
-        secs = time.perf_counter() - t0
-        per_trial = per_trial or secs / trials
-        report(f"{search} ({trials} trials)", a.bits, a.extra["sparsity"], secs)
-    equal = max(1, int(ilp_s / per_trial))
+        a, w, c = _timed(allocate_bo, prep, budgets, opts)
+        per_trial[search] = c / trials
+        _search_row(prep, fp32, f"{search} ({trials} trials)", a.bits, a.extra["sparsity"], w, c)
     for search in ("bo", "random"):
+        equal = max(1, int(ilp_c / per_trial[search]))
         opts = CodesignOptions(search=search, trials=equal, val=val, sparsity=0.0, lam=0.0, study=f"eq-{search}")
-        t0 = time.perf_counter()
-        a = allocate_bo(prep, budgets, opts)
-        report(f"{search} at ILP time ({equal} tr.)", a.bits, a.extra["sparsity"], time.perf_counter() - t0)
-    # the whole model in BRAM, smallest size at <= 0.5 % validation loss, wider bit choices
-    wide = prepare(Request("mnist_resnet", data="mnist", bits=(3, 4, 5, 6, 8), size_ratio=None,
-                           size_mib=1.0, calib=128, samples=16))
-    wide.test = prep.test
-    prep = wide  # report() reads prep at call time
+        a, w, c = _timed(allocate_bo, prep, budgets, opts)
+        _search_row(prep, fp32, f"{search} at ILP CPU time ({equal} tr.)", a.bits, a.extra["sparsity"], w, c)
+
+
+def figure_search_fit(trials: int, val: int, test_n: int):
+    """The whole model in BRAM: BO's smallest size at <= 0.5 % validation loss, bits 3-8."""
+    from ohq.codesign import CodesignOptions, _fit_report
+    from ohq.search.bo_alloc import allocate_bo
+
+    print(f"\n4b. mnist_resnet: BO fit-BRAM, bits 3-8, {trials} trials, {val} validation images per trial, "
+          f"top-1 on the first {test_n} MNIST test images")
+    wide, fp32 = _search_setup(test_n, bits=(3, 4, 5, 6, 8), size_ratio=None, size_mib=1.0)
+    full, fp32_full = _search_setup(10000, bits=(3, 4, 5, 6, 8), size_ratio=None, size_mib=1.0)
+    print(f"   FP32 top-1 {fp32:.2%} ({fp32_full:.2%} on 10,000 test images, as section 6)")
     for sparsity in (0.0, 0.5):
-        opts = CodesignOptions(search="bo", trials=fit_trials, val=fit_val, sparsity=sparsity, fit_bram=True,
+        opts = CodesignOptions(search="bo", trials=trials, val=val, sparsity=sparsity, fit_bram=True,
                                max_loss=0.005)
-        t0 = time.perf_counter()
-        a = allocate_bo(wide, {}, opts)
-        report(f"BO fit-BRAM bits 3-8 s<={sparsity}", a.bits, a.extra["sparsity"], time.perf_counter() - t0)
+        a, w, c = _timed(allocate_bo, wide, {}, opts)
+        print(f"   val top-1 {a.extra['bo']['val_top1']:.2%} (FP32 {a.extra['bo']['val_top1_fp32']:.2%})")
+        _search_row(wide, fp32, f"BO fit-BRAM s<={sparsity}", a.bits, a.extra["sparsity"], w, c, fit=True)
+        _search_row(full, fp32_full, "  same plan, 10,000 test", a.bits, a.extra["sparsity"], w, c, fit=True)
+        ddr = _fit_report(wide, a.bits, a.extra["sparsity"], CodesignOptions()).totals
+        print(f"   same plan, weights from DDR: {ddr['latency_ms']:.3f} ms, {ddr['energy_mj']:.4f} mJ; plan "
+              + " ".join(f"{n}:{a.bits[n]}/{a.extra['sparsity'][n]:.1f}" for n in wide.graph.names), flush=True)
 
 
 def _prepared(name: str, test_n: int):
@@ -216,7 +245,8 @@ def figure_prune_qat(name: str, train_n: int, epochs: float, test_n: int):
                   f"(loss {fp32 - q:+.2%})  {time.perf_counter() - t0:.0f} s", flush=True)
 
 
-def figure_fit_bram(name: str, train_n: int, epochs: float, test_n: int, configs, qat_max: int = 3):
+def figure_fit_bram(name: str, train_n: int, epochs: float, test_n: int, configs, qat_max: int = 3,
+                    hw_only: bool = False):
     """The whole model in BRAM on xc7z020: uniform bits x sparsity, BRAM18K and top-1 loss, PTQ,
     then QAT for the smallest configurations PTQ leaves above 0.5 % loss."""
     from ohq.codesign import CodesignOptions, _fit_report, _size_mib, stores
@@ -225,8 +255,8 @@ def figure_fit_bram(name: str, train_n: int, epochs: float, test_n: int, configs
 
     prep = _prepared(name, test_n)
     train = _train_split(prep, train_n)
-    fp32 = _accuracy(prep.model, prep.test)
-    print(f"\n6. {name}: whole model in BRAM (xc7z020, A8), top-1 on the first {test_n} MNIST test images "
+    fp32 = float("nan") if hw_only else _accuracy(prep.model, prep.test)
+    print(f"\n6. {name}: whole model in BRAM (xc7z020, activations at the weight bits), top-1 on the first {test_n} MNIST test images "
           f"(FP32 {fp32:.2%}); QAT {epochs} epoch(s) on the first {train_n} train images", flush=True)
     rows = []
     for b, s in configs:
@@ -238,12 +268,17 @@ def figure_fit_bram(name: str, train_n: int, epochs: float, test_n: int, configs
             print(f"   W{b} s{s:.2f}: does not fit ({exc})")
             continue
         size = _size_mib(prep, stores(prep, bits, sp, "unstructured"))
-        ptq, _ = _ptq_and_qat(prep, bits, s, train, epochs, qat_too=False)
-        rows.append((b, s, size, rep.totals, ptq))
+        ddr = _fit_report(prep, bits, sp, CodesignOptions()).totals  # same plan, weights from DDR
         t = rep.totals
         print(f"   W{b} s{s:.2f}: BRAM18K {t['bram18k_used']} (left {t['bram18k_left']})  size {size:.4f} MiB  "
-              f"latency {t['latency_ms']:.2f} ms  energy {t['energy_mj']:.3f} mJ  PTQ {ptq:.2%} "
-              f"(loss {fp32 - ptq:+.2%})", flush=True)
+              f"resident: DDR {t['dram_bytes'] / 1e3:.1f} KB, {t['latency_ms']:.3f} ms, {t['energy_mj']:.4f} mJ; "
+              f"weights from DDR: {ddr['dram_bytes'] / 1e3:.1f} KB, {ddr['latency_ms']:.3f} ms, "
+              f"{ddr['energy_mj']:.4f} mJ", flush=True)
+        if hw_only:
+            continue
+        ptq, _ = _ptq_and_qat(prep, bits, s, train, epochs, qat_too=False)
+        rows.append((b, s, size, t, ptq))
+        print(f"   W{b} s{s:.2f}: PTQ {ptq:.2%} (loss {fp32 - ptq:+.2%})", flush=True)
     over = sorted((r for r in rows if fp32 - r[4] > 0.005), key=lambda r: r[2])[:qat_max]
     for b, s, size, t, ptq in over:
         t0 = time.perf_counter()
@@ -252,15 +287,16 @@ def figure_fit_bram(name: str, train_n: int, epochs: float, test_n: int, configs
               f"{t['bram18k_used']}  size {size:.4f} MiB  {time.perf_counter() - t0:.0f} s", flush=True)
 
 
-FIT_CONFIGS = ((8, 0.0), (6, 0.0), (5, 0.0), (4, 0.0), (8, 0.5), (6, 0.5), (5, 0.5), (4, 0.5))
+# 25 % pruning at 5 bits: the one pruned point whose bitmask storage (0.75 x 5 + 1 bits) is under 5-bit dense
+FIT_CONFIGS = ((8, 0.0), (6, 0.0), (5, 0.0), (4, 0.0), (8, 0.5), (6, 0.5), (5, 0.5), (4, 0.5), (5, 0.25))
 
 
 def main() -> None:
     quick = "--quick" in sys.argv
     only = [a.split("=", 1)[1] for a in sys.argv if a.startswith("--only=")]  # e.g. --only=5,6
-    sections = set(only[0].split(",")) if only else {"1", "2", "3", "4", "5", "6"}
+    sections = set(only[0].split(",")) if only else {"1", "2", "3", "4", "4b", "5", "6"}
     if "--no-search" in sys.argv:
-        sections -= {"4", "5", "6"}
+        sections -= {"4", "4b", "5", "6"}
     if sections & {"1", "2"}:
         figure_dataflow(("mnist_resnet", "mnist_mobilenet_v2", "resnet18", "resnet50", "mobilenet_v2"))
         figure_size(("resnet18", "resnet50", "mobilenet_v2"))
@@ -268,15 +304,21 @@ def main() -> None:
         figure_pr(("mnist_resnet", "mnist_mobilenet_v2") + (IMAGENET[:1] if quick else IMAGENET))
     if "4" in sections:
         figure_search(6 if quick else 16, 300 if quick else 500, 1000 if quick else 2000)  # as in docs/codesign.md
+    if "4b" in sections:
+        figure_search_fit(6 if quick else 40, 300 if quick else 2000, 1000 if quick else 2000)
     if "5" in sections:
         figure_prune_qat("mnist_cnn", 2000 if quick else 10000, 1.0, 1000 if quick else 10000)
     if "6" in sections:
-        # as in docs/codesign.md: mobilenet (slow on CPU) dense only, QAT of the smallest failing one
-        for name, train_n, test_n, configs, qat_max in (("mnist_resnet", 4096, 10000, FIT_CONFIGS, 3),
-                                                        ("mnist_mobilenet_v2", 2048, 2000, FIT_CONFIGS[:4], 1)):
-            figure_fit_bram(name, 1024 if quick else train_n, 1.0, 500 if quick else test_n,
-                            configs[::4] if quick else configs, qat_max)
-
+        # mobilenet (slow on CPU): QAT of the smallest failing configuration only; --models=a,b picks
+        models = [a.split("=", 1)[1].split(",") for a in sys.argv if a.startswith("--models=")]
+        extra = [a.split("=", 1)[1] for a in sys.argv if a.startswith("--configs=")]  # e.g. 5:0.35,4:0.25
+        configs = tuple((int(c.split(":")[0]), float(c.split(":")[1])) for c in extra[0].split(",")) if extra else None
+        for name, train_n, test_n, qat_max in (("mnist_resnet", 4096, 10000, 3), ("mnist_mobilenet_v2", 2048, 2000, 1)):
+            if models and name not in models[0]:
+                continue
+            grid = configs or (FIT_CONFIGS[::4] if quick else FIT_CONFIGS)
+            figure_fit_bram(name, 1024 if quick else train_n, 1.0, 500 if quick else test_n, grid,
+                            0 if configs else qat_max, "--hw-only" in sys.argv)
 
 if __name__ == "__main__":
     main()

@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import pytest
 from clitools import assert_one_line_error, run_cli, run_json
 
+from ohq.io import write_dir_atomic
 from ohq.rundir import load_run
+
+# The real CLI with xc7z020's profile stripped of its PR port (every shipped device has one).
+NO_PR_CLI = ("import dataclasses; from ohq.hw import device as d; r = d._registry(); p = 'xc7z020clg400-1'; "
+             "r[p] = dataclasses.replace(r[p], pr_port='none'); from ohq.cli import main; main()")
+
+
+def run_without_pr(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", NO_PR_CLI, *args], capture_output=True, text=True, timeout=600)
 
 
 def test_hw_dataflow_json():
@@ -34,6 +45,12 @@ def test_quantize_bo_writes_a_run_that_reloads_pruned(tmp_path):
         assert (modules[name].weight == 0).any()
 
 
+def _old_run(path):
+    """A run directory ohq marked as its own, as an earlier `ohq quantize` leaves it."""
+    write_dir_atomic(path, lambda tmp: (tmp / "config.json").write_text('{"old": true}'), kind="run")
+    return (path / "config.json").read_text()
+
+
 @pytest.mark.parametrize("args, fragment", [
     (["hw", "--model", "digits_cnn", "--fit-bram", "--bram18k", "2"], "smallest reachable"),
     (["hw", "--model", "digits_cnn", "--sparsity", "1.0"], "[0, 1)"),
@@ -42,13 +59,28 @@ def test_quantize_bo_writes_a_run_that_reloads_pruned(tmp_path):
       "sqlite:////nonexistent-dir/x.db"], "--storage"),
     (["quantize", "--model", "digits_cnn", "--data", "digits", "--size-ratio", "0.5", "--fit-bram",
       "--bram18k", "3", "--samples", "8", "--calib", "32"], "smallest reachable"),
+    (["quantize", "--model", "digits_cnn", "--data", "digits", "--sparsity", "-0.1"], "[0, 1)"),
 ])
 def test_bad_input_is_one_line(tmp_path, args, fragment):
-    out = tmp_path / "new-run"
-    extra = ["--out", str(out)] if args[0] == "quantize" else []
+    """One line, exit 2, and even with --force an earlier run is left as it was (the unreachable
+    BRAM budget is found only after the pipeline started)."""
+    out = tmp_path / "old-run"
+    before = _old_run(out)
+    extra = ["--out", str(out), "--force"] if args[0] == "quantize" else []
     proc = run_cli(*args, *extra, expect=2)
     assert_one_line_error(proc, fragment)
-    assert not out.exists()  # nothing written
+    assert (out / "config.json").read_text() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["old-run"]  # no temporary folder left beside it
+
+
+@pytest.mark.parametrize("command", ["hw", "quantize"])
+def test_pr_on_a_device_without_pr_is_one_line(tmp_path, command):
+    out = tmp_path / "old-run"
+    before = _old_run(out)
+    args = ["hw", "--model", "digits_cnn", "--pr"] if command == "hw" else [
+        "quantize", "--model", "digits_cnn", "--data", "digits", "--pr", "--out", str(out), "--force"]
+    assert_one_line_error(run_without_pr(*args), "partial-reconfiguration")
+    assert (out / "config.json").read_text() == before
 
 
 @pytest.mark.slow

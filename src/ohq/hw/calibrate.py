@@ -8,7 +8,10 @@ features once and every parameter set is evaluated on arrays:
 - write-back = out_bytes / bw + drains x setup
 - post-process = outputs x a_bits / postprocess_word_bits
 
-bw = the device's DMA rate scaled by `dma_efficiency`. The RTL has no PS driver, so the per-layer
+bw = the device's DMA rate scaled by `dma_efficiency`. That is the paper's IP form (`img2col`);
+the `band` form (`ohq.hw.dma`, the structure the RTL implements: one DMA per input channel and
+band, weight records per channel pair, prefetch, posted writes per channel and band) is evaluated
+on the same rows from their `DmaPlan` arrays, with bw capped at one AXI word per cycle. The RTL has no PS driver, so the per-layer
 invocation (`layer_overhead_cycles`) is left out of the comparison and is the one constant the
 paper's latencies still fix (`ohq.hw.fidelity`). The fit minimises the summed absolute cycle error
 of the three steps over the training layers (each weighted by its occurrences), on a grid.
@@ -22,6 +25,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from ohq.hw import dma
 from ohq.hw.accelerator import bram_plan, gemm_of, macs_per_cycle
 from ohq.hw.cost import (
     ACC_BITS,
@@ -62,14 +66,17 @@ class Features:
     drains: np.ndarray
     outputs: np.ndarray
     rtl: dict[str, np.ndarray]
+    plan: dma.DmaPlan | None = None  # the band form's structure, as arrays
 
 
 def features(rows: list[Row], device: Device, lanes: int | None = None) -> Features:
     """The structural features of each row under the model, at a peak of 2 x `lanes` MACs/cycle
     (the RTL build's), or the device's own uniform engine when `lanes` is None."""
     plan = bram_plan(device)
-    cols: dict[str, list] = {k: [] for k in Features.__dataclass_fields__ if k != "rtl"}
+    cols: dict[str, list] = {k: [] for k in Features.__dataclass_fields__ if k not in ("rtl", "plan")}
+    plans = []
     for r in rows:
+        plans.append(dma.dma_plan(r.layer, r.bits, r.bits, device))
         g = gemm_of(r.layer)
         t = tiling(g, r.bits, r.bits, device)
         w_b, f_b = weight_bytes_moved(g, t, r.bits), feature_bytes_moved(g, t, r.bits)
@@ -87,12 +94,15 @@ def features(rows: list[Row], device: Device, lanes: int | None = None) -> Featu
         for k, v in vals.items():
             cols[k].append(v)
     arr = {k: np.array(v) for k, v in cols.items()}
-    return Features(**arr, rtl={k: np.array([r.rtl[k] for r in rows], float) for k in STEPS})
+    return Features(**arr, rtl={k: np.array([r.rtl[k] for r in rows], float) for k in STEPS},
+                    plan=dma.stack(plans) if plans else None)
 
 
-def predict(f: Features, device: Device, p: dict) -> dict[str, np.ndarray]:
+def predict(f: Features, device: Device, p: dict, form: str = "img2col") -> dict[str, np.ndarray]:
     """The model's four steps per row under parameter set `p` (the per-layer invocation
     `layer_overhead_cycles` joins the transfer only when `p` has it: the RTL has no PS driver)."""
+    if form == "band":
+        return _predict_band(f, device, p)
     bw = device.dram_bytes_per_cycle * p["dma_efficiency"] / device.dma_efficiency
     setup = p["dma_setup_cycles"]
     return {
@@ -101,6 +111,18 @@ def predict(f: Features, device: Device, p: dict) -> dict[str, np.ndarray]:
         + f.fills * setup + p.get("layer_overhead_cycles", 0),
         "writeback": np.ceil(f.out_b / bw) + f.drains * setup,
         "postprocess": np.ceil(f.outputs * f.bits / p["postprocess_word_bits"]),
+    }
+
+
+def _predict_band(f: Features, device: Device, p: dict) -> dict[str, np.ndarray]:
+    rate = dma.dma_rate(device, p["dma_efficiency"])
+    post = dma.postprocess_cycles(f.plan, f.bits, p["postprocess_word_bits"])
+    return {
+        "compute": f.compute.astype(float),
+        "transfer": dma.transfer_cycles(f.plan, f.compute, post, rate, p["dma_setup_cycles"],
+                                        p.get("layer_overhead_cycles", 0)),
+        "writeback": dma.writeback_cycles(f.plan, rate),
+        "postprocess": post,
     }
 
 
@@ -116,17 +138,18 @@ def loss(f: Features, pred: dict[str, np.ndarray], mask: np.ndarray, steps=NONCO
     return float(err / max(1.0, sum(np.sum(w * f.rtl[s]) for s in steps)))
 
 
-def fit(f: Features, device: Device, mask: np.ndarray) -> dict:
-    """The grid point minimising `loss` on the masked rows; post-process is fitted on its own."""
+def fit(f: Features, device: Device, mask: np.ndarray, form: str = "img2col") -> dict:
+    """The grid point minimising `loss` on the masked rows; post-process is fitted on its own.
+    The band form has no gather: its grid is the DMA rate and set-up (and the word)."""
     pp = min(GRID["postprocess_word_bits"],
-             key=lambda v: loss(f, predict(f, device, {**shipped_params(device), "postprocess_word_bits": v}),
+             key=lambda v: loss(f, predict(f, device, {**shipped_params(device), "postprocess_word_bits": v}, form),
                                 mask, ("postprocess",)))
     best, best_loss = None, math.inf
-    for eff, setup, img in itertools.product(GRID["dma_efficiency"], GRID["dma_setup_cycles"],
-                                             GRID["img2col_elems_per_cycle"]):
+    gathers = GRID["img2col_elems_per_cycle"] if form == "img2col" else (device.img2col_elems_per_cycle,)
+    for eff, setup, img in itertools.product(GRID["dma_efficiency"], GRID["dma_setup_cycles"], gathers):
         p = {"dma_efficiency": eff, "dma_setup_cycles": setup, "img2col_elems_per_cycle": img,
              "postprocess_word_bits": pp}
-        v = loss(f, predict(f, device, p), mask, ("transfer", "writeback"))
+        v = loss(f, predict(f, device, p, form), mask, ("transfer", "writeback"))
         if v < best_loss:
             best, best_loss = p, v
     return best

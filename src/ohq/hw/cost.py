@@ -23,7 +23,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from ohq.errors import OhqError
 from ohq.graph import Layer
+from ohq.hw import dma
 from ohq.hw.accelerator import (
     BRAM18_BYTES,
     BRAM18_WIDTH_BITS,
@@ -45,6 +47,9 @@ from ohq.hw.device import Device
 from ohq.quant.resource import Resource
 
 STEPS = ("compute", "transfer", "writeback", "postprocess")
+# How inputs reach the buffers: the paper's IP moves the expanded Img2Col matrix (the default: the
+# form the paper's four INT8 latencies fit); "band" is the RTL's line-buffer bands (ohq.hw.dma)
+TRANSFERS = ("img2col", "band")
 ACC_BITS = 32  # accumulator width in the output buffer
 
 
@@ -252,6 +257,20 @@ def steps_total(steps: dict[str, int]) -> dict[str, int]:
     return out
 
 
+def _band_steps(layer: Layer, w_bits: int, a_bits: int, compute: int, device: Device):
+    """Transfer, write-back and post-process with the RTL's band structure, and (weight, feature,
+    output) bytes moved."""
+    d = dma.dma_plan(layer, w_bits, a_bits, device)
+    rate = dma.dma_rate(device)
+    post = int(dma.postprocess_cycles(d, a_bits, device.postprocess_word_bits))
+    return {
+        "transfer": int(dma.transfer_cycles(d, compute, post, rate, device.dma_setup_cycles,
+                                            device.layer_overhead_cycles)),
+        "writeback": int(dma.writeback_cycles(d, rate)),
+        "postprocess": post,
+    }, (d.weight_bytes, d.feature_bytes, d.out_bytes)
+
+
 def layer_cost(
     layer: Layer,
     w_bits: int,
@@ -260,23 +279,26 @@ def layer_cost(
     resource: Resource,
     device: Device,
     peak_macs_per_cycle: float | None = None,
+    transfer: str = "img2col",
 ) -> LayerCost:
     """The accelerator model's cost of `layer` at (w_bits, a_bits) on the engine of `resource`.
 
-    `peak_macs_per_cycle` replaces the engine's rate (e.g. n-BQ-NN's VPE baseline for a comparison).
+    `peak_macs_per_cycle` replaces the engine's rate (e.g. n-BQ-NN's VPE baseline for a comparison);
+    `transfer` picks how inputs reach the buffers (`TRANSFERS`).
     """
     gemm = gemm_of(layer)
     t = tiling(gemm, w_bits, a_bits, device)
     peak = peak_macs_per_cycle or macs_per_cycle(resource, w_bits, a_bits, device)
-    w_b = weight_bytes_moved(gemm, t, w_bits)
-    f_b = feature_bytes_moved(gemm, t, a_bits)
-    out_b = output_bytes(gemm, a_bits)
-    cycles = steps_total({
-        "compute": compute_cycles(gemm, t, peak, device),
-        "transfer": transfer_cycles(w_b, f_b, a_bits, device),
-        "writeback": writeback_cycles(gemm, out_b, device),
-        "postprocess": postprocess_cycles(gemm, a_bits, device),
-    })
+    compute = compute_cycles(gemm, t, peak, device)
+    if transfer == "band":
+        steps, (w_b, f_b, out_b) = _band_steps(layer, w_bits, a_bits, compute, device)
+    elif transfer == "img2col":
+        w_b, f_b, out_b = weight_bytes_moved(gemm, t, w_bits), feature_bytes_moved(gemm, t, a_bits), output_bytes(gemm, a_bits)
+        steps = {"transfer": transfer_cycles(w_b, f_b, a_bits, device), "writeback": writeback_cycles(gemm, out_b, device),
+                 "postprocess": postprocess_cycles(gemm, a_bits, device)}
+    else:
+        raise OhqError(f"unknown transfer form {transfer!r}; use {' or '.join(TRANSFERS)}")
+    cycles = steps_total({"compute": compute, **steps})
     dram = w_b + f_b + out_b
     issued = issued_macs(gemm, t)
     energy = energy_mj(

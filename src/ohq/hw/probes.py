@@ -14,8 +14,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol
 
+from ohq.errors import OhqError
 from ohq.graph import LayerGraph
-from ohq.hw.cost import LayerCost, layer_cost
+from ohq.hw.cost import TRANSFERS, LayerCost, layer_cost
 from ohq.hw.device import Device
 from ohq.hw.plan import Assignment, scheme_resource
 from ohq.registry import Registry
@@ -44,7 +45,13 @@ def get_probe(name: str, **opts) -> Probe:
 
 @register_probe("fpga-model")
 class FpgaModelProbe:
-    """The cycle-level model of the OHQ accelerator (the OHQ paper appendix B) on the device profile."""
+    """The cycle-level model of the OHQ accelerator (the OHQ paper appendix B) on the device profile;
+    `transfer="band"` moves inputs as the RTL does (`ohq.hw.cost.TRANSFERS`)."""
+
+    def __init__(self, transfer: str = "img2col") -> None:
+        if transfer not in TRANSFERS:
+            raise OhqError(f"unknown transfer form {transfer!r}; use {' or '.join(TRANSFERS)}")
+        self.transfer = transfer
 
     def measure(
         self, graph: LayerGraph, assignments: dict[str, Assignment], device: Device
@@ -52,7 +59,8 @@ class FpgaModelProbe:
         out = []
         for layer in graph.layers:
             w_bits, a_bits, scheme = assignments[layer.name]
-            out.append(layer_cost(layer, w_bits, a_bits, scheme, scheme_resource(scheme), device))
+            out.append(layer_cost(layer, w_bits, a_bits, scheme, scheme_resource(scheme), device,
+                                  transfer=self.transfer))
         return out
 
 

@@ -5,7 +5,8 @@ Each network is reduced to structural features once (`ohq.hw.calibrate.features`
 engine), so a parameter set costs one array evaluation. `GRID` spans the five non-compute
 constants; a set *fits* when all four modelled INT8 latencies are within `tol` of the paper's.
 Fixing the constants the RTL determines (the Img2Col gather rate and the post-process word) to
-their RTL fit leaves the DMA rate, the set-up and the per-layer invocation free.
+their RTL fit leaves the DMA rate, the set-up and the per-layer invocation free. The latency
+functions take the transfer `form` (`ohq.hw.cost.TRANSFERS`; the paper's `img2col` by default).
 """
 
 from __future__ import annotations
@@ -67,20 +68,20 @@ def paper_features(device: Device) -> PaperFeatures:
     return PaperFeatures(int8, int4, mixed)
 
 
-def latency_ms(f: Features, device: Device, p: dict) -> float:
-    """Batch-1 latency of the network `f` describes under parameter set `p`."""
-    pred = predict(f, device, p)
+def latency_ms(f: Features, device: Device, p: dict, form: str = "img2col") -> float:
+    """Batch-1 latency of the network `f` describes under parameter set `p` and transfer `form`."""
+    pred = predict(f, device, p, form)
     return float(sum(pred[s].sum() for s in STEPS) / device.clock_hz * 1e3)
 
 
-def int8_errors(pf: PaperFeatures, device: Device, p: dict) -> dict[str, float]:
+def int8_errors(pf: PaperFeatures, device: Device, p: dict, form: str = "img2col") -> dict[str, float]:
     """Modelled / paper INT8 latency - 1 per network."""
     ref = reference()["int8_latency_ms"]
-    return {n: latency_ms(f, device, p) / ref[n] - 1 for n, f in pf.int8.items()}
+    return {n: latency_ms(f, device, p, form) / ref[n] - 1 for n, f in pf.int8.items()}
 
 
 def fitting_sets(pf: PaperFeatures, device: Device, tol: float = 0.07, fixed: dict | None = None,
-                 grid: dict | None = None) -> tuple[list[dict], int]:
+                 grid: dict | None = None, form: str = "img2col") -> tuple[list[dict], int]:
     """(the grid's parameter sets within `tol` on all four INT8 latencies, sets tried)."""
     grid = {**(grid or GRID), **{k: (v,) for k, v in (fixed or {}).items()}}
     keys = list(grid)
@@ -88,20 +89,21 @@ def fitting_sets(pf: PaperFeatures, device: Device, tol: float = 0.07, fixed: di
     keep = []
     for values in combos:
         p = dict(zip(keys, values, strict=True))
-        if max(abs(e) for e in int8_errors(pf, device, p).values()) <= tol:
+        if max(abs(e) for e in int8_errors(pf, device, p, form).values()) <= tol:
             keep.append(p)
     return keep, len(combos)
 
 
-def ratio_ranges(pf: PaperFeatures, device: Device, sets: list[dict]) -> dict[str, dict[str, tuple]]:
+def ratio_ranges(pf: PaperFeatures, device: Device, sets: list[dict],
+                 form: str = "img2col") -> dict[str, dict[str, tuple]]:
     """{network: {"int4": (min, max), "mixed": (min, max)}} of latency / INT8 latency across `sets`."""
     out = {}
     for n in RATIO_NETS:
         r4, rm = [], []
         for p in sets:
-            base = latency_ms(pf.int8[n], device, p)
-            r4.append(latency_ms(pf.int4[n], device, p) / base)
-            rm.append(latency_ms(pf.mixed[n], device, p) / base)
+            base = latency_ms(pf.int8[n], device, p, form)
+            r4.append(latency_ms(pf.int4[n], device, p, form) / base)
+            rm.append(latency_ms(pf.mixed[n], device, p, form) / base)
         out[n] = {"int4": (float(np.min(r4)), float(np.max(r4))) if sets else (np.nan, np.nan),
                   "mixed": (float(np.min(rm)), float(np.max(rm))) if sets else (np.nan, np.nan)}
     return out
@@ -121,14 +123,15 @@ FINE = {
 }
 
 
-def best_set(pf: PaperFeatures, device: Device, fixed: dict | None = None, grid: dict | None = None) -> tuple[dict, float]:
+def best_set(pf: PaperFeatures, device: Device, fixed: dict | None = None, grid: dict | None = None,
+             form: str = "img2col") -> tuple[dict, float]:
     """(the parameter set with the smallest worst INT8 error, that error), `fixed` held."""
     grid = {**(grid or FINE), **{k: (v,) for k, v in (fixed or {}).items()}}
     keys = list(grid)
     best, worst = None, np.inf
     for values in itertools.product(*grid.values()):
         p = dict(zip(keys, values, strict=True))
-        e = max(abs(v) for v in int8_errors(pf, device, p).values())
+        e = max(abs(v) for v in int8_errors(pf, device, p, form).values())
         if e < worst:
             best, worst = p, e
     return best, float(worst)

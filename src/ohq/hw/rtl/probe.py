@@ -16,6 +16,7 @@ phase (checked in tests/hw/rtl).
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import replace
 
 import numpy as np
@@ -32,6 +33,7 @@ from ohq.hw.rtl.sim import COUNTERS, run_job
 from ohq.quant._registry import get_scheme
 
 MAX_CYCLES = 3_000_000
+LANES_ENV = "OHQ_RTL_LANES"  # caps the build's lanes (tests, quick looks): counters then run below the device's peak
 
 
 def device_config(device: Device, scheme: str, w_bits: int, a_bits: int) -> RtlConfig:
@@ -104,6 +106,16 @@ def simulate_layer(layer: Layer, cfg: RtlConfig, max_cycles: int = MAX_CYCLES) -
     return cyc, dram, a.sim_seconds + b.sim_seconds, True
 
 
+def _env_lanes() -> int:
+    try:
+        lanes = int(os.environ[LANES_ENV])
+    except ValueError:
+        lanes = 0
+    if lanes < 1:
+        raise RtlMapError(f"{LANES_ENV} must be a positive lane count, got {os.environ[LANES_ENV]!r}")
+    return lanes
+
+
 @register_probe("rtl")
 class RtlProbe:
     """The Verilog accelerator (ohq.hw.rtl) simulated with Verilator, one layer at a time."""
@@ -113,6 +125,8 @@ class RtlProbe:
     def __init__(self, max_cycles: int = MAX_CYCLES, overrides: dict | None = None) -> None:
         self.max_cycles = max_cycles
         self.overrides = dict(overrides or {})  # RtlConfig fields replacing the device's (tests)
+        if os.environ.get(LANES_ENV) and "lanes" not in self.overrides:
+            self.overrides["lanes"] = _env_lanes()
         self.sim_seconds = 0.0
         self.sampled: list[str] = []
 
