@@ -63,7 +63,7 @@ def test_run_dir_to_hls4ml(tmp_path):
     proc = run_cli("export", "--run", str(run), "--format", "hls4ml", "--out", str(out))
     assert "wrote hls4ml" in proc.stdout
     cfg = json.loads((out / "hls4ml_config.json").read_text())
-    assert cfg["LayerName"]["features_1_0"]["Precision"]["weight"].startswith("ap_fixed<")
+    assert cfg["LayerName"]["features_1_0"]["Precision"]["weight"].startswith("ap_int<")  # weight codes
     assert {"model.pt", "convert.py"} <= {p.name for p in out.iterdir()}
     assert "Defaults" in json.loads((out / "finn_folding.json").read_text())
     proc = run_cli("export", "--run", str(run), "--format", "hls4ml", "--out", str(out), expect=2)

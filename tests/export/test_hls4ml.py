@@ -1,5 +1,6 @@
-"""hls4ml export, read by hls4ml itself: every layer it creates has an entry; with --scale po2 its
-C simulation (convert_from_pytorch_model → compile() → predict()) is bit-exact with ohq."""
+"""hls4ml export, read by hls4ml itself: every layer it creates has an entry with an exact type; its
+C simulation (convert_from_pytorch_model → compile() → predict()) computes ohq's integer engine:
+bit-exact logits with --scale po2, every code ohq's with fitted scales."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from ohq.models.shipped import weights_dir
 from ohq.quant import Plan, QuantSpec, quantize
 
 hls4ml = pytest.importorskip("hls4ml")
-FIXED = re.compile(r"^ap_u?fixed<\d+,-?\d+(,AP_RND(_MIN_INF)?,AP_SAT)?>$")
+TYPE = re.compile(r"^(ap_u?int<\d+>|ap_u?fixed<\d+,-?\d+(,AP_RND,AP_SAT)?>)$")
 N_SIM = 120  # digits test images through the C simulation (it runs ~0.02 s per image)
 
 
@@ -37,35 +38,58 @@ def test_every_layer_hls4ml_creates_has_value_types(q48, tmp_path):
     assert set(created) == set(cfg["LayerName"])  # hls4ml's names: features_0_0, not features.0.0
     for layer in hls.get_layers():  # hls4ml took ohq's types, not its defaults
         for key, value in cfg["LayerName"][layer.name]["Precision"].items():
-            assert FIXED.match(value), value
+            assert TYPE.match(value), value
             want = value.replace("ap_", "").replace("AP_", "")
             assert str(layer.get_attr(f"{key}_t").precision).startswith(want.rstrip(">")), (layer.name, key)
     names = cfg["LayerName"]
-    # a 4-bit ReLU output: 4 bits, one more where the fitted scale is not a power of two (LSB below it)
-    assert re.match(r"ap_ufixed<[45],", names["features_1_2"]["Precision"]["result"])
-    assert names["features_1_2"]["Precision"]["result"].endswith(",AP_RND,AP_SAT>")
+    # codes: 4-bit weight codes, an exact integer accumulator, then the requantizing BatchNorm's
+    # 4-bit codes, rounded half up and clamped (ohq's requantization)
+    assert names["features_1_0"]["Precision"]["weight"] == "ap_int<4>"
     assert names["features_1_0"]["Precision"]["result"] == names["features_1_0"]["Precision"]["accum"]
+    assert names["features_1_0_requant"]["Precision"]["result"] == "ap_ufixed<4,4,AP_RND,AP_SAT>"
+    assert names["features_1_2"]["Precision"]["result"] == "ap_ufixed<4,4,AP_RND,AP_SAT>"
+    assert names["input_1"]["Precision"]["result"] == "ap_int<9>"  # q - z, z = 33
+
+
+def _digits(scale: str):
+    from ohq.data import load_dataset
+    from ohq.models import load_model
+
+    train, test = load_dataset("digits", "train"), load_dataset("digits", "test")
+    q = quantize(load_model("digits_cnn").model.eval(), Plan(QuantSpec(8, 8, scale=scale)), train.x[:256])
+    return q, (1,) + tuple(train.x.shape[1:]), test.x[:N_SIM]
+
+
+def _simulate(q, shape, x, tmp_path):
+    """(hls4ml's logits, ohq's integer engine's) for x; the C simulation compiled once, cached."""
+    from ohq.export.hls_sim import hls4ml_compiled, hls4ml_logits
+    from ohq.io import cache_root
+
+    export(q, "hls4ml", tmp_path / "hls", input_shape=shape)
+    # The user-level cache ($OHQ_CACHE, as the RTL builds use): survives fresh clones on one machine.
+    hls, _ = hls4ml_compiled(tmp_path / "hls", cache_root() / "hls4ml")
+    with torch.no_grad():
+        ref = q.to_integer()(x).to(torch.float64)
+    return hls4ml_logits(hls, q, x), ref
 
 
 @pytest.mark.slow
 @pytest.mark.skipif(not (weights_dir() / "digits_cnn.pt").exists(), reason="digits_cnn not trained")
 def test_po2_c_simulation_is_bit_exact_with_the_integer_engine(tmp_path):
-    """digits_cnn at W8A8 with power-of-two scales; compiled once, cached by model+config hash."""
-    from ohq.data import load_dataset
-    from ohq.export.hls_sim import hls4ml_compiled, hls4ml_logits
-    from ohq.io import cache_root
-    from ohq.models import load_model
+    """digits_cnn at W8A8 with power-of-two scales: every logit of every image, bit for bit."""
+    got, ref = _simulate(*_digits("po2"), tmp_path)
+    assert torch.equal(got, ref)
 
-    train, test = load_dataset("digits", "train"), load_dataset("digits", "test")
-    q = quantize(load_model("digits_cnn").model.eval(), Plan(QuantSpec(8, 8, scale="po2")), train.x[:256])
-    export(q, "hls4ml", tmp_path / "hls", input_shape=(1,) + tuple(train.x.shape[1:]))
-    # The user-level cache ($OHQ_CACHE, as the RTL builds use): survives fresh clones on one machine.
-    hls, _ = hls4ml_compiled(tmp_path / "hls", cache_root() / "hls4ml")
-    x = test.x[:N_SIM]
-    with torch.no_grad():
-        ref = q.to_integer()(x).to(torch.float64)
-    got = hls4ml_logits(hls, q, x)
-    assert torch.equal(got, ref)  # every logit of every image, bit for bit
+
+@pytest.mark.slow
+@pytest.mark.skipif(not (weights_dir() / "digits_cnn.pt").exists(), reason="digits_cnn not trained")
+def test_fitted_scales_c_simulation_computes_every_code_of_the_integer_engine(tmp_path):
+    """digits_cnn at W8A8 with fitted scales: hls4ml's logits are ohq's up to ohq's own float32
+    rounding of acc·s_in·step_c (half an ulp, plus 2^-40 of hls4ml's); one code of difference at
+    an input of the last layer would move a logit by s_in·step_c·|code|, far more."""
+    got, ref = _simulate(*_digits("float"), tmp_path)
+    assert torch.equal(got.argmax(1), ref.argmax(1))
+    assert ((got - ref).abs() <= 2.0**-23 * ref.abs()).all(), float((got - ref).abs().max())
 
 
 def test_sp2_layer_is_refused_naming_it(mnist, tmp_path):

@@ -1,34 +1,24 @@
-"""hls4ml value types from ohq's scales (docs/design.md §6): `ap_fixed<W,I>` describes real values, W bits
-of which I are integer bits (sign included), so one LSB is 2^(I−W).
+"""hls4ml types for the integer-code model of _hls_model (docs/design.md §6): every type holds ohq's
+integers or binary fractions exactly, so nothing rounds except where ohq rounds.
 
-A tensor ohq holds as s·(q − z), q ∈ [0, 2^b − 1], becomes
-- with a power-of-two scale s = 2^e (`--scale po2`): LSB 2^e, enough bits for every code — the
-  same set of values; a ReLU output (z = 0) is `ap_ufixed<b, b+e, AP_RND, AP_SAT>`: rounding half
-  up and clamping to [0, (2^b − 1)·s], which is ohq's requantization;
-- otherwise: LSB 2^floor(log2 s) (never coarser than ohq's step) over the same range, an
-  approximation (docs/export.md gives the measured agreement).
-Weights codes·step_c (a step per output channel): LSB the smallest step (po2: every weight is an
-exact multiple of it). Accumulators: LSB = input LSB × weight LSB, integer bits for ohq's static
-accumulator bound, so no product or sum is ever rounded or wrapped.
+`ap_fixed<W,I>` holds W bits of which I are integer bits (sign included): one LSB is 2^(I−W).
+- tensors between layers: ohq's codes q ∈ [0, 2^b - 1] as `ap_ufixed<b, b, AP_RND, AP_SAT>`: the
+  result type of each requantizing BatchNorm, which rounds half up and clamps — ohq's requantization;
+- the model input: q - z as `ap_int<b+1>` (`ap_uint<b>` when z = 0);
+- conv/linear: weights `ap_int<w_bits>` (the codes), bias and accumulator `ap_int` wide enough
+  for ohq's static bound (acc_bound): the accumulator is exact;
+- requantizing BatchNorm: scale m_c·2^-k and bias with k fraction bits (exact);
+- the output layer's dequantizing BatchNorm: scale s_in·step_c with DEQUANT_BITS significant bits
+  below the smallest one, the logits with that LSB (ohq: float32 logits of float64 products).
 """
 
 from __future__ import annotations
 
 import math
 
-from ohq.quant.dyadic import QParams
+from torch import Tensor
 
-APPROX_EXTRA = 4  # extra fraction bits for float-scale weights and inputs (not on a binary grid)
-
-
-def is_po2(x: float) -> bool:
-    return x > 0 and math.frexp(x)[0] == 0.5
-
-
-def lsb_exp(scale: float, extra: int = 0) -> int:
-    """Exponent e of the LSB 2^e for values on a grid of `scale` (exact when scale is a po2)."""
-    e = math.floor(math.log2(scale))
-    return e if is_po2(scale) else e - extra
+DEQUANT_BITS = 40  # fraction bits kept below the smallest dequantizing scale (relative error 2^-40)
 
 
 def fixed(max_abs: float, e: int, signed: bool = True, mode: str = "") -> str:
@@ -42,45 +32,38 @@ def fixed(max_abs: float, e: int, signed: bool = True, mode: str = "") -> str:
     return f"{name}<{width},{integer}{mode}>"
 
 
-def act_type(p: QParams, mode: str = ",AP_RND,AP_SAT") -> str:
-    """The type of a tensor ohq quantizes with p (unsigned when z = 0, the usual ReLU output)."""
-    e = lsb_exp(p.scale)
-    if p.zero == 0:
-        return fixed(p.qmax * p.scale, e, signed=False, mode=mode)
-    return fixed(p.max_abs * p.scale, e, signed=True, mode=mode)
+def int_type(lo: int, hi: int) -> str:
+    """The narrowest ap_int/ap_uint holding [lo, hi]."""
+    if lo >= 0:
+        return f"ap_uint<{max(int(hi).bit_length(), 1)}>"
+    return f"ap_int<{max(int(hi).bit_length(), int(-lo - 1).bit_length()) + 1}>"
 
 
-def input_type(p: QParams) -> str:
-    """The model input: ohq's dequantized input codes s·(q − z), exact for po2 scales."""
-    e = lsb_exp(p.scale, APPROX_EXTRA)
-    return fixed(p.max_abs * p.scale, e, signed=p.zero > 0)
+def code_type(bits: int, mode: str = ",AP_RND,AP_SAT") -> str:
+    """ohq's b-bit codes with zero point 0; with `mode`, rounding half up and clamping into them."""
+    return f"ap_ufixed<{bits},{bits}{mode}>"
 
 
-def layer_types(layer) -> dict[str, str]:
-    """weight/bias/accum types of a QuantLayer (integer_ok), from its codes, steps and bound."""
-    step = layer.step.double()
-    codes = layer.codes.abs().reshape(layer.codes.shape[0], -1).amax(dim=1).double()
-    e_w = lsb_exp(float(step.min()), APPROX_EXTRA) if _all_po2(step) else \
-        math.floor(math.log2(float(step.min()))) - APPROX_EXTRA
-    e_in = lsb_exp(layer.inp.scale, APPROX_EXTRA)
-    bias = (layer.bias_int.abs().double() * layer.inp.scale * step).max()
-    acc_max = layer.acc_bound * layer.inp.scale * float(step.max())
-    return {
-        "weight": fixed(float((codes * step).max()), e_w),
-        "bias": fixed(float(bias), e_in + e_w),
-        "accum": fixed(acc_max, e_in + e_w),
-    }
+def layer_types(li) -> dict[str, str]:
+    """weight/bias/accum/result types of a conv/linear on codes (LayerInts)."""
+    lo, hi = (int(v) for v in li.code_range)
+    bias = int(li.bias_int.abs().max())
+    acc = int_type(-li.acc_bound, li.acc_bound)
+    return {"weight": int_type(min(lo, -1), hi), "bias": int_type(-bias - 1, bias), "accum": acc, "result": acc}
 
 
-def _all_po2(step) -> bool:
-    return all(is_po2(float(s)) for s in step.reshape(-1))
+def rescale_types(scale: Tensor, bias: Tensor, frac: int, acc_bound: int, out_bits: int | None) -> dict[str, str]:
+    """scale/bias/result types of a requantizing (out_bits) or dequantizing (None) BatchNorm."""
+    if out_bits is None:
+        frac = DEQUANT_BITS - math.floor(math.log2(float(scale.min())))
+    top, b = float(scale.abs().max()), float(bias.abs().max())
+    integral = bool((bias == bias.round()).all())  # the output zero point: no fraction bits
+    types = {"scale": fixed(top, -frac, signed=False),
+             "bias": int_type(int(-b) - 1, int(b)) if integral else fixed(b, -frac)}
+    types["result"] = code_type(out_bits) if out_bits is not None else fixed(acc_bound * top, -frac)
+    return types
 
 
-def avgpool_types(inp: QParams, out: QParams, count: int, tie_up: bool) -> dict[str, str]:
-    """Average pooling over `count` values: a wide accumulator (the sum, then hls4ml's division
-    truncated 16 bits below the output LSB), the output rounded like ohq's dyadic divide: half up
-    when ohq's multiplier m·2^-k ≥ 1/count (tie_up), else half down (its ties fall below)."""
-    e_in, e_out = lsb_exp(inp.scale, APPROX_EXTRA), lsb_exp(out.scale)
-    accum = fixed(count * inp.max_abs * inp.scale, min(e_in, e_out - 16), signed=inp.zero > 0)
-    mode = ",AP_RND,AP_SAT" if tie_up else ",AP_RND_MIN_INF,AP_SAT"
-    return {"accum": accum, "result": act_type(out, mode)}
+def avgpool_accum(count: int, qmax: int, frac: int) -> str:
+    """Sum of `count` codes ≤ qmax, divided by count and truncated `frac` bits below one code."""
+    return fixed(count * qmax, -frac, signed=False)

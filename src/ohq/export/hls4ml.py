@@ -1,15 +1,17 @@
 """`hls4ml`: a complete hls4ml config plus the model in the form hls4ml's PyTorch front end converts.
 
-OUT/model.pt      the nn.Sequential of _hls_model (BN folded, ohq's quantized weights and biases,
-                  global pooling as AvgPool2d), saved whole (`torch.load(..., weights_only=False)`)
+OUT/model.pt      the nn.Sequential of _hls_model (integer weight codes and biases, each layer's
+                  requantization as a BatchNorm, global pooling as AvgPool2d), saved whole
+                  (`torch.load(..., weights_only=False)`); it reads ohq's input codes q - z
 OUT/hls4ml_config.json  `hls_config` for `convert_from_pytorch_model`: Model (ChannelsLastConversion
                   "full", Strategy, ReuseFactor), InputShape, and a LayerName entry for every layer
-                  hls4ml creates, named as hls4ml names them, with value types from _hls_types
+                  hls4ml creates, named as hls4ml names them, with the exact types of _hls_types
 OUT/convert.py    the conversion as a user runs it (python convert.py PROJECT_DIR)
 OUT/finn_folding.json  FINN folding (finn.py)
 
-With power-of-two scales (`--scale po2`) the C simulation (`compile()` → `predict()`) is bit-exact
-with ohq's integer engine; with fitted scales the types approximate ohq's grids (docs/export.md).
+The C simulation (`compile()` → `predict()`) computes ohq's integer engine: every code of every
+layer is ohq's, with fitted or power-of-two (`--scale po2`) scales; the logits are acc·s_in·step_c
+(bit-exact with po2 scales, within 2^-40 relative otherwise: ohq rounds them to float32).
 """
 
 from __future__ import annotations
@@ -22,8 +24,9 @@ import torch
 
 from ohq.errors import OhqError
 from ohq.export._graphcheck import require_input_shape
-from ohq.export._hls_model import HlsLayer, hls_layers, hls_model
-from ohq.export._hls_types import act_type, avgpool_types, input_type, layer_types
+from ohq.export._hls_model import HlsLayer, avgpool_frac, hls_layers, hls_model
+from ohq.export._hls_types import avgpool_accum, int_type, layer_types, rescale_types
+from ohq.export._ints import layer_ints
 from ohq.export._registry import Format, register_format
 
 DEFAULT_DEVICE = "xc7z020clg400-1"
@@ -66,20 +69,19 @@ def check_hls4ml(qmodel, input_shape: tuple[int, ...]) -> list[HlsLayer]:
     return hls_layers(qmodel, input_shape)
 
 
-def _entry(layer: HlsLayer, nxt: HlsLayer | None, prev_type: str) -> dict[str, Any]:
+def _entry(layer: HlsLayer, prev_type: str, acc_bound: int) -> dict[str, Any]:
     if layer.kind in ("conv", "dense"):
-        prec = layer_types(layer.module)
-        exact_out = layer.out is None or (nxt is not None and nxt.kind == "relu")
-        prec["result"] = prec["accum"] if exact_out else act_type(layer.out)
-        return {"Precision": prec, "ReuseFactor": 1, "Strategy": "Latency"}
-    if layer.kind == "relu":
-        return {"Precision": {"result": act_type(layer.out)}}
+        return {"Precision": layer_types(layer_ints(layer.module)), "ReuseFactor": 1, "Strategy": "Latency"}
+    if layer.kind == "rescale":
+        bits = layer.out.bits if layer.out is not None else None
+        return {"Precision": rescale_types(layer.scale, layer.bias, layer.frac, acc_bound, bits)}
     if layer.kind == "avgpool":
-        mod = layer.module
         count = layer.in_shape[2] * layer.in_shape[3]
-        m = round(mod.ratio / count * 2.0**mod.k)  # ohq's multiplier for this window (QAvgPool)
-        return {"Precision": avgpool_types(layer.inp, layer.out, count, m * count >= mod.ratio * 2.0**mod.k)}
-    return {"Precision": {"result": prev_type}}  # maxpool, flatten: the same values
+        accum = avgpool_accum(count, layer.inp.qmax, avgpool_frac(layer.module, count)[2])
+        return {"Precision": {"accum": accum, "result": accum}}
+    if layer.kind == "maxpool":  # its accumulator holds the maximum: the same codes
+        return {"Precision": {"accum": prev_type, "result": prev_type}}
+    return {"Precision": {"result": prev_type}}  # relu, flatten: the same codes
 
 
 def hls4ml_config(qmodel, input_shape: tuple[int, ...], device: str = DEFAULT_DEVICE, *,
@@ -91,11 +93,13 @@ def hls4ml_config(qmodel, input_shape: tuple[int, ...], device: str = DEFAULT_DE
         if strict:
             raise
         return None
-    first = next(la for la in layers if la.kind in ("conv", "dense"))
-    names = {INPUT_NAME: {"Precision": {"result": input_type(first.inp)}}}
-    prev = names[INPUT_NAME]["Precision"]["result"]
-    for i, layer in enumerate(layers):
-        entry = _entry(layer, layers[i + 1] if i + 1 < len(layers) else None, prev)
+    first = next(la for la in layers if la.kind in ("conv", "dense")).inp
+    names = {INPUT_NAME: {"Precision": {"result": int_type(-first.zero, first.qmax - first.zero)}}}
+    prev, acc_bound = names[INPUT_NAME]["Precision"]["result"], 0
+    for layer in layers:
+        if layer.kind in ("conv", "dense"):
+            acc_bound = layer_ints(layer.module).acc_bound
+        entry = _entry(layer, prev, acc_bound)
         names[layer.name] = entry
         prev = entry["Precision"]["result"]
     model = {"Precision": {"default": MODEL_PRECISION}, "ReuseFactor": 1, "Strategy": "Latency",
@@ -108,7 +112,7 @@ def hls4ml_config(qmodel, input_shape: tuple[int, ...], device: str = DEFAULT_DE
 @register_format("hls4ml")
 class Hls4ml(Format):
     kind = "dir"
-    description = "hls4ml model + complete config (bit-exact C simulation with --scale po2), FINN folding"
+    description = "hls4ml model on integer codes + complete config (C simulation = ohq's integer engine), FINN folding"
 
     def check(self, qmodel: Any) -> None:
         check_specs(qmodel)

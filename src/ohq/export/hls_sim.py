@@ -4,7 +4,7 @@
 (`convert_from_pytorch_model`, Vivado backend) and compiles it (`compile()`: g++ on the generated
 C++), under cache/<hash of the weights, config, hls4ml version and io type>. A later call with the
 same hash loads the library built before instead of running g++ again (a compile of mnist_cnn
-takes minutes on 2 cores). `hls4ml_logits` feeds it ohq's quantized input.
+takes minutes on 2 cores). `hls4ml_logits` feeds it ohq's input codes q - z.
 
 `hls4ml_from_qonnx(model, cache)` is the QONNX route: `ohq export --format qonnx`, prepared as
 hls4ml's documentation asks (qonnx cleanup, channels-last, Gemm → MatMul),
@@ -28,7 +28,7 @@ import torch
 from torch import Tensor
 
 from ohq.export.hls4ml import IO_TYPE
-from ohq.quant.dyadic import dequantize, quantize_float
+from ohq.quant.dyadic import quantize_float
 from ohq.quant.qmodules import QInput
 
 
@@ -113,9 +113,9 @@ def hls4ml_compiled(folder: str | Path, cache: str | Path, io_type: str = IO_TYP
 
 
 def model_input(qmodel, x: Tensor) -> Tensor:
-    """ohq's quantized model input s·(q − z), as the float32 values hls4ml reads (NCHW)."""
+    """ohq's input codes minus their zero point, q - z, as the values the hls4ml model reads (NCHW)."""
     quant = next(m for m in qmodel.graph_module.modules() if isinstance(m, QInput))
-    return dequantize(quantize_float(x, quant.out), quant.out)
+    return quantize_float(x, quant.out) - quant.out.zero
 
 
 def hls4ml_logits(hls, qmodel, x: Tensor) -> Tensor:

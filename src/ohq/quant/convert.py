@@ -85,7 +85,7 @@ def _readers(node: fx.Node, ops: dict[fx.Node, Op], stats) -> list[fx.Node]:
 
 
 def _assign(gm, ops, stats: dict[fx.Node, Stats], specs, plan: Plan) -> dict[fx.Node, QParams | None]:
-    default_obs = plan.default.a_observer if plan.default is not None else "auto"
+    default_obs = (plan.default or QuantSpec()).a_observer  # spec.py owns the default ("auto")
     params: dict[fx.Node, QParams | None] = {}
     for node in gm.graph.nodes:
         op = ops.get(node)

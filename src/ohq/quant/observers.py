@@ -16,7 +16,14 @@ from ohq.quant._registry import register_observer
 from ohq.quant.scheme import Scheme
 
 PERCENTILE = 0.999  # share of |values| kept inside the range by the percentile observer
-MSE_GRID = torch.linspace(0.3, 1.0, 36, dtype=torch.float64)  # clip ratios tried by "mse"
+# Clip ratios tried by "mse": a/256 with a odd (0.30 … 0.98), and 1. Why odd numerators: two
+# quantizers of one tensor (8-bit min-max and b-bit MSE, e.g. a ReLU6 range [0, 6] at 8 and 4 bits, or
+# an 8-bit tensor requantized at a 4-bit layer's input) have scales s_8 = R/255 and s_b = r·R/(2^b - 1),
+# so requantizing code q gives q·(2^b - 1)/(255·r). With r = a/256 and a odd this is never n + 1/2
+# (2·q·256·(2^b - 1) is even, a·255·(2n + 1) odd) and stays ≥ 1/(2·255·a) away from every tie; with
+# even numerators (the former 0.30, 0.32, … grid) it hits exact ties, which ohq (round half up) and
+# float32 runtimes (round half to even after float32 error) break differently (docs/export.md).
+MSE_GRID = torch.tensor([a / 256 for a in range(77, 256, 6)] + [1.0], dtype=torch.float64)
 _TINY = 1e-12
 
 
