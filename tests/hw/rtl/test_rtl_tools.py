@@ -11,7 +11,6 @@ from clitools import assert_one_line_error, run_cli
 from ohq.errors import OhqError
 from ohq.hw import get_device
 from ohq.hw.rtl import RtlConfig
-from ohq.hw.rtl.build import SRC
 from ohq.hw.rtl.synth import check_fits, run_script, synthesize
 from ohq.hw.rtl.tools import RtlToolError, last_error, yosys
 
@@ -66,7 +65,7 @@ def _have_yosys() -> bool:
 @pytest.mark.skipif(not _have_yosys(), reason="yosys (ohq[rtl]) not installed")
 def test_buffer_template_maps_to_block_ram():
     """ohq_ram (one write, one synchronous read port) with BLOCK = 1 is one RAMB18 at 2048x8."""
-    res, version, _ = run_script(f"read_verilog -sv {SRC / 'ohq_ram.sv'}\n"
+    res, version, _ = run_script("read_verilog -sv ohq_ram.sv\n"
                                  "chparam -set W 8 -set D 2048 -set BLOCK 1 ohq_ram\n"
                                  "synth_xilinx -family xc7 -top ohq_ram\nstat\n")
     assert res["ramb18"] == 1 and res["lutram"] == 0, res

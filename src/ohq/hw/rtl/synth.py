@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -34,7 +35,7 @@ def _nodsp(cfg: RtlConfig) -> str:
 def script(cfg: RtlConfig, family: str = "xc7") -> str:
     p = cfg.verilog_params()
     sets = " ".join(f"-set {k} {p[k]}" for k in ("L", "MODE", "WB", "AB", "M1", "M2"))
-    return (f"read_verilog -sv {SRC / 'ohq_pe.sv'} {SRC / 'ohq_tree.sv'}\n"
+    return ("read_verilog -sv ohq_pe.sv ohq_tree.sv\n"
             f"chparam {sets} ohq_tree\n"
             f"synth_xilinx -family {family} -top ohq_tree -flatten{_nodsp(cfg)}\n"
             "stat\n")
@@ -46,7 +47,7 @@ def engine_script(cfg: RtlConfig, family: str = "xc7") -> str:
     onto DSPs in this run; `script` gives their LUT cost."""
     p = cfg.verilog_params()
     sets = " ".join(f"-set {k} {p[k]}" for k in ("L", "MODE", "WB", "WC", "AB", "M1", "M2", "FMAX", "KMAX", "PMAX"))
-    return (f"read_verilog -sv -I{SRC} {' '.join(str(SRC / n) for n in ENGINE_SOURCES)}\n"
+    return (f"read_verilog -sv -I. {' '.join(ENGINE_SOURCES)}\n"
             f"chparam {sets} ohq_engine\n"
             f"synth_xilinx -family {family} -top ohq_engine -flatten\n"
             "stat\n")
@@ -67,9 +68,13 @@ def parse_stat(log: str) -> dict[str, int]:
 
 
 def run_script(text: str, timeout: float = 3600) -> tuple[dict[str, int], str, float]:
-    """(cell counts, yosys version, CPU seconds of yosys) of one script."""
+    """(cell counts, yosys version, CPU seconds of yosys) of one script, which names the Verilog
+    sources by file name: they are copied next to it, because the yowasp build sees only its
+    working directory reliably (it mounts a private folder over the host's /tmp)."""
     exe = yosys()
     with tempfile.TemporaryDirectory(prefix="ohq-yosys-") as tmp:
+        for src in SRC.glob("*.sv*"):
+            shutil.copy(src, tmp)
         (Path(tmp) / "synth.ys").write_text(text)
         t0 = time.process_time()
         c0 = _child_cpu()
@@ -96,7 +101,7 @@ def synthesize(cfg: RtlConfig, family: str = "xc7", whole: bool = False, timeout
                family=family, unit="ohq_engine" if whole else "ohq_tree",
                fmax=cfg.fmax, kmax=cfg.kmax, pmax=cfg.pmax,
                wall_s=round(time.perf_counter() - t0, 1), cpu_s=round(cpu, 1),
-               source=f"{version}; {text.strip()}".replace("\n", "; ").replace(str(SRC) + "/", ""))
+               source=f"{version}; {text.strip()}".replace("\n", "; "))
     return res
 
 
