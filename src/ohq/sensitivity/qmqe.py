@@ -4,7 +4,10 @@ Like MQE (the OHQ paper Eqs. 6–9) it quantizes the model to 8 bits once, cache
 8-bit graph per batch and re-runs only the suffix of layer i. The perturbation is not a mask of
 zeros but the candidate's own quantization error: a seeded random fraction α of layer i's
 weights takes its b-bit value Q_b(W) (α = 1: the whole layer), and — as the pipeline's W/A */*
-plans do — the layer reads its input at b bits. Then
+plans do — the layer reads its input at b bits. With α = 1 the swap is the single-layer plan
+itself, bit for bit: where layer i is the only reader of its input, the producer is re-run to
+quantize straight to b bits (no second rounding of the 8-bit codes), and layer i runs the integer
+path (bias on the accumulator grid, dyadic requantization); see `_swap.py`. Then
 
     damage(i, b) = 1/N Σ_j KL(softmax(M^q(x_j)) ‖ softmax(M^q_{i←b}(x_j)))
 
@@ -25,6 +28,7 @@ from torch import Tensor, nn
 
 from ohq.errors import OhqError
 from ohq.sensitivity._suffix import SuffixRunner
+from ohq.sensitivity._swap import Swap, plan_swap
 from ohq.sensitivity.base import (
     SensitivityMethod,
     check_inputs,
@@ -35,23 +39,6 @@ from ohq.sensitivity.base import (
 )
 from ohq.sensitivity.damage import check_damage
 from ohq.sensitivity.mqe import graph_module
-
-
-class _Swapped(nn.Module):
-    """Layer i of the 8-bit graph with b-bit weights (on a fraction of them) and a b-bit input."""
-
-    def __init__(self, layer8, layer_b, keep: Tensor | None, inp) -> None:
-        super().__init__()
-        w8 = layer8.codes * layer8._shape_w(layer8.step)
-        wb = layer_b.codes * layer_b._shape_w(layer_b.step)
-        self.weight = (wb if keep is None else torch.where(keep, w8, wb)).float()
-        self.bias, self.inp, self.out, self.layer = layer8.bias.float(), inp, layer8.out, layer8
-
-    def forward(self, x: Tensor) -> Tensor:
-        from ohq.quant.qmodules import fake
-
-        y = self.layer._op(fake(x, self.inp), self.weight, self.bias)
-        return fake(y, self.out)
 
 
 @register_method("qmqe")
@@ -122,8 +109,9 @@ class QuantMQE(SensitivityMethod):
         self.damage_ = kl / (len(x) * masks)
         self.flips_ = flips / (len(x) * masks)
         computed = [n for n in runner.nodes if n.op not in ("placeholder", "output", "get_attr")]
-        suffix = sum(len([n for n in runner.suffix(name) if n.op != "get_attr"]) for name in names)
-        self.forward_equiv_ = masks * len(low) * suffix / max(len(computed), 1)
+        suffix = sum(len([n for n in runner.suffix(swap.start) if n.op != "get_attr"])
+                     for row in self._swaps for _, swap in row)
+        self.forward_equiv_ = suffix / max(len(computed), 1)
         return self.damage_[:, 0]
 
     def _sweep(self, x: Tensor, progress: bool = False):
@@ -136,15 +124,10 @@ class QuantMQE(SensitivityMethod):
                 ref = runner.output(cache)
                 _check_finite(ref, "the 8-bit model")
                 for i, name in enumerate(names):
-                    original = runner.modules[name]
-                    try:
-                        for b, module in self._swaps[i]:
-                            runner.modules[name] = module
-                            out = runner.rerun(cache, name)
-                            _check_finite(out, f"layer {name!r} at {b} bits")
-                            yield s, ref, i, self.candidate_bits.index(b), out
-                    finally:
-                        runner.modules[name] = original
+                    for b, swap in self._swaps[i]:
+                        out = swap.run(runner, cache)
+                        _check_finite(out, f"layer {name!r} at {b} bits")
+                        yield s, ref, i, self.candidate_bits.index(b), out
                     done += 1
                     if progress:
                         self._tick(done, total)
@@ -165,18 +148,17 @@ class QuantMQE(SensitivityMethod):
             lost[i, col] += float(ok.sum()) / masks
         return lost / len(x)  # candidates at or above `bits` are never swapped: 0
 
-    def _swap(self, qm, qm_b, name: str, index: int, k: int) -> _Swapped:
-        layer8, layer_b = qm.layers[name], qm_b.layers[name]
+    def _swap(self, qm, qm_b, name: str, index: int, k: int) -> Swap:
+        """Layer `name` at qm_b's bits inside qm, as the single-layer plan builds it (`_swap.py`)."""
         keep = None
         if self.alpha < 1.0:
-            numel = layer8.codes.numel()
+            numel = qm.layers[name].codes.numel()
             state = np.random.SeedSequence([self.seed, index, k]).generate_state(1)[0]
             gen = torch.Generator().manual_seed(int(state))
             keep = torch.ones(numel, dtype=torch.bool)
             keep[torch.randperm(numel, generator=gen)[: round(self.alpha * numel)]] = False
-            keep = keep.reshape(layer8.codes.shape)
-        inp = layer_b.inp if self.activations else None
-        return _Swapped(layer8, layer_b, keep, inp)
+            keep = keep.reshape(qm.layers[name].codes.shape)
+        return plan_swap(graph_module(qm), qm.layers[name], qm_b.layers[name], keep)
 
     def _measured(self, b: int) -> bool:
         """False where the candidate is the reference itself (fixed point at ≥ `bits`: damage 0)."""
