@@ -33,3 +33,15 @@ def test_default_and_explicit_observers_in_a_plan():
     assert first_input(QuantSpec(8, 4)) == first_input(QuantSpec(8, 4, a_observer="mse"))
     assert first_input(QuantSpec(8, 4, a_observer="minmax")).scale > first_input(QuantSpec(8, 4)).scale
     assert first_input(QuantSpec(8, 8)) == first_input(QuantSpec(8, 8, a_observer="minmax"))
+
+
+def test_8_bit_ranges_do_not_depend_on_another_layer_being_at_2_bits():
+    """A 2-bit MSE layer makes calibration keep a subsample of every tensor; min-max at 8 bits
+    must still see the exact extremes, so the W8A8 part of the plan is the W8A8 model's."""
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.Conv2d(8, 8, 3, padding=1), nn.ReLU(),
+                        nn.Flatten(), nn.Linear(8 * 32 * 32, 3)).eval()
+    x = torch.randn(64, 1, 32, 32)  # 2^19 values per tensor: more than calibration keeps
+    w8 = quantize(net, Plan(QuantSpec(8, 8)), x).layers
+    mixed = quantize(net, Plan(QuantSpec(8, 8), {"0": QuantSpec(2, 2)}), x).layers
+    assert mixed["2"].out == w8["2"].out and mixed["5"].inp == w8["5"].inp

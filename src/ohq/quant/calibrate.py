@@ -26,9 +26,11 @@ class Stats:
     shape: tuple[int, ...] = ()
 
     def values(self) -> Tensor:
-        if self.samples:
-            return torch.cat(self.samples)
-        return torch.tensor([self.lo, self.hi], dtype=torch.float64)
+        """The subsample plus the exact extremes: min-max is then exact whether or not another
+        quantizer of the plan made calibration keep samples (a W8A8 tensor's range must not
+        depend on whether some other layer is at 2 bits)."""
+        ends = torch.tensor([self.lo, self.hi], dtype=torch.float64)
+        return torch.cat([*self.samples, ends]) if self.samples else ends
 
 
 def check_calib(calib: object) -> Tensor:
