@@ -132,7 +132,7 @@ def measure(name: str, n_test: int, cache: dict, cases=CASES, methods=METHODS) -
                 scale = fit_drop_scale(est.damage_, est.flips_)
                 points.append((kl_to_drop(pred, scale), real[f"{b}/{scheme}"], f"{b} bits {scheme}"))
         rows[label]["seconds"] = sum(e.seconds_ for e in {id(e): e for e in fits.values()}.values())
-    return {"layers": len(names), "int8": real["int8"], "mean_drop": {c: float(np.mean(real[c])) for c in real if c.count("/") == 1},
+    return {"layers": len(names), "int8": real["int8"], "n_test": len(x), "mean_drop": {c: float(np.mean(real[c])) for c in real if c.count("/") == 1},
             "split_half": {f"{b}/{s}": split_half(real, f"{b}/{s}") for b, s in cases},
             "rows": rows, "points": points}
 
@@ -162,7 +162,7 @@ def main() -> None:
                         np.concatenate([r for _, r, _ in pts]), [g for p, _, g in pts for _ in p],
                         title=f"{name}: qmqe, calibrated KL → top-1 drop")
         drops = ", ".join(f"{c} {100 * v:.2f}" for c, v in res["mean_drop"].items())
-        print(f"\n### {name} ({res['layers']} layers, W8A8 {res['int8']:.2%} on {args.test} test; "
+        print(f"\n### {name} ({res['layers']} layers, W8A8 {res['int8']:.2%} on {res['n_test']} test; "
               f"mean drop % {drops}; {time.perf_counter() - start:.0f} s)\n")
         print("| method | " + " | ".join(f"ρ / τ {c}" for c in cols) + " | fit s |")
         print("|---|" + "---|" * (len(cols) + 1))

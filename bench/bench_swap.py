@@ -50,7 +50,7 @@ def compare(name: str, n_test: int, cases, method: str = "qmqe") -> list[dict]:
             drops.append((layer, float(ok - (plan.argmax(1) == y).double().mean()),
                           float(ok - (swapped[i].argmax(1) == y).double().mean())))
         rows.append({"case": f"{b}/{scheme}", "layers": len(drops), "max_abs": worst, "flips": flips,
-                     "drops": drops})
+                     "images": len(x), "drops": drops})
     return rows
 
 
@@ -69,7 +69,7 @@ def main() -> None:
         start = time.perf_counter()
         for row in compare(name, args.test, cases):
             print(f"| {name} | {row['case']} | {row['layers']} | {row['max_abs']:.3g} | {row['flips']} "
-                  f"of {args.test * row['layers']} | {time.perf_counter() - start:.0f} |", flush=True)
+                  f"of {row['images'] * row['layers']} | {time.perf_counter() - start:.0f} |", flush=True)
             if args.drops:
                 for layer, plan, swap in row["drops"]:
                     print(f"|   | {layer} | | plan drop {100 * plan:.2f} % | swap drop {100 * swap:.2f} % | |")
