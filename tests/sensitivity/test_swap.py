@@ -54,7 +54,10 @@ def case(request):
 
 
 def _swapped_logits(est: QuantMQE, x: torch.Tensor) -> dict[int, torch.Tensor]:
-    return {i: logits for _, _, i, _, logits in est._sweep(x)}
+    out: dict[int, list[torch.Tensor]] = {}
+    for _, _, i, _, logits in est._sweep(x):  # batches in order
+        out.setdefault(i, []).append(logits)
+    return {i: torch.cat(parts) for i, parts in out.items()}
 
 
 def test_swap_gives_the_single_layer_plans_logits_bit_for_bit(case):
