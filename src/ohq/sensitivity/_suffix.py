@@ -52,10 +52,27 @@ class SuffixRunner:
             self._suffix[target] = order
         return self._suffix[target]
 
-    def rerun(self, cache: dict[fx.Node, Any], target: str) -> Any:
-        """The graph's output when only `target` and its dependents are re-evaluated."""
+    def by_target(self, target: str) -> fx.Node:
+        """The call_module node of `target`."""
+        if target not in self._by_target:
+            raise KeyError(f"no call_module node with target {target!r}")
+        return self._by_target[target]
+
+    def eval_node(self, node: fx.Node, cache: dict[fx.Node, Any], rows: slice | None = None) -> Any:
+        """`node` alone on the cached values of its inputs (its current module); `rows`: on those
+        samples only (its tensor inputs are batch-first)."""
+        if rows is None:
+            return self._exec(node, cache)
+        return self._exec(node, {n: cache[n][rows] for n in node.all_input_nodes})
+
+    def rerun(self, cache: dict[fx.Node, Any], target: str, value: Any = None) -> Any:
+        """The graph's output when only `target` and its dependents are re-evaluated (`value`:
+        `target`'s new output, already computed)."""
         env = dict(cache)
-        for node in self.suffix(target):
+        nodes = self.suffix(target)
+        if value is not None:
+            env[nodes[0]], nodes = value, nodes[1:]  # the suffix starts with `target` itself
+        for node in nodes:
             env[node] = self._exec(node, env)
         return self.output(env)
 

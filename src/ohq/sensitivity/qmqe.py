@@ -24,6 +24,7 @@ import torch
 from torch import Tensor, nn
 
 from ohq.errors import OhqError
+from ohq.sensitivity import _candidates
 from ohq.sensitivity._suffix import SuffixRunner
 from ohq.sensitivity.base import (
     SensitivityMethod,
@@ -77,10 +78,12 @@ class QuantMQE(SensitivityMethod):
         batch_size: int = 64,
         calib: Tensor | None = None,
         score: str = "kl",
+        measure: str = "all",
         callback: Callable[[int, int], None] | None = None,
     ) -> None:
         self.calib = calib
         self.score = score
+        self.measure = measure
         self.candidate_bits = tuple(sorted(int(b) for b in candidate_bits))
         self.scheme = scheme
         self.alpha = alpha
@@ -104,6 +107,7 @@ class QuantMQE(SensitivityMethod):
         if not self.candidate_bits:
             raise OhqError("qmqe needs at least one candidate bit-width")
         low = [b for b in self.candidate_bits if self._measured(b)]
+        self._rerun = _candidates.measured_set(low, self.measure)  # suffix re-runs; the rest derived
         calib = x if self.calib is None else self.calib
         qm = quantize(model, Plan(default=QuantSpec(self.bits, self.bits)), calib)
         qm.eval()
@@ -111,7 +115,7 @@ class QuantMQE(SensitivityMethod):
         low_models = {b: quantize(model, Plan(QuantSpec(b, a_bits[b], self.scheme)), calib) for b in low}
         self._runner = runner = SuffixRunner(graph_module(qm))
         masks = 1 if self.alpha == 1.0 else self.n_masks
-        self._swaps = [[(b, self._swap(qm, low_models[b], name, i, k)) for b in low for k in range(masks)]
+        self._swaps = [[(b, k, self._swap(qm, low_models[b], name, i, k)) for b in low for k in range(masks)]
                        for i, name in enumerate(names)]
         self._names = names
         kl = np.zeros((len(names), len(self.candidate_bits)))
@@ -119,17 +123,19 @@ class QuantMQE(SensitivityMethod):
         for _, ref, i, col, out in self._sweep(x, progress=True):
             kl[i, col] += float(SCORES[self.score](ref, out).sum())
             flips[i, col] += float((out.argmax(dim=1) != ref.argmax(dim=1)).sum())
-        self.damage_ = kl / (len(x) * masks)
-        self.flips_ = flips / (len(x) * masks)
-        computed = [n for n in runner.nodes if n.op not in ("placeholder", "output", "get_attr")]
-        suffix = sum(len([n for n in runner.suffix(name) if n.op != "get_attr"]) for name in names)
-        self.forward_equiv_ = masks * len(low) * suffix / max(len(computed), 1)
+        derived = [b for b in low if b not in self._rerun]
+        self.damage_ = _candidates.monotone(kl / (len(x) * masks), self.candidate_bits, derived)
+        self.flips_ = _candidates.monotone(flips / (len(x) * masks), self.candidate_bits, derived)
+        share = min(_candidates.energy_rows(len(x)), self.batch_size) / len(x)  # derived layers' samples
+        self.forward_equiv_ = _candidates.suffix_cost(runner, names, len(self._rerun), len(derived), masks, share)
         return self.damage_[:, 0]
 
-    def _sweep(self, x: Tensor, progress: bool = False):
-        """(batch slice, 8-bit logits, layer index, candidate column, logits with layer i at b bits)."""
+    def _sweep(self, x: Tensor, progress: bool = False, derive: bool = True):
+        """(batch slice, 8-bit logits, layer index, candidate column, logits with layer i at b bits);
+        `derive`: only `measure`'s candidates re-run the suffix (False: every candidate does)."""
         runner, names = self._runner, self._names
         done, total = 0, len(range(0, len(x), self.batch_size)) * len(names)
+        ratios, rows = [{} for _ in names], _candidates.energy_rows(len(x))  # derived: energy ratios
         with torch.no_grad():
             for s in chunks(len(x), self.batch_size):
                 cache = runner.run_all(x[s])
@@ -138,9 +144,9 @@ class QuantMQE(SensitivityMethod):
                 for i, name in enumerate(names):
                     original = runner.modules[name]
                     try:
-                        for b, module in self._swaps[i]:
-                            runner.modules[name] = module
-                            out = runner.rerun(cache, name)
+                        rerun = self._rerun if derive else None
+                        for b, out in _candidates.layer_outputs(runner, cache, ref, name, self._swaps[i], rerun,
+                                                                ratios[i], rows):
                             _check_finite(out, f"layer {name!r} at {b} bits")
                             yield s, ref, i, self.candidate_bits.index(b), out
                     finally:
@@ -160,7 +166,7 @@ class QuantMQE(SensitivityMethod):
             raise OhqError(f"{len(x)} inputs but {len(y)} labels")
         masks = 1 if self.alpha == 1.0 else self.n_masks
         lost = np.zeros((len(self._names), len(self.candidate_bits)))
-        for s, ref, i, col, out in self._sweep(x):
+        for s, ref, i, col, out in self._sweep(x, derive=False):
             ok = (ref.argmax(dim=1) == y[s]).double() - (out.argmax(dim=1) == y[s]).double()
             lost[i, col] += float(ok.sum()) / masks
         return lost / len(x)  # candidates at or above `bits` are never swapped: 0
