@@ -13,6 +13,10 @@ above the model's `bits` cost nothing by construction (damage 0); other schemes 
 every bit-width. One extra quantization per measured candidate gives the b-bit weights and
 input ranges. They are calibrated on `calib` when given (the pipeline passes its PTQ calibration
 set, so each perturbation is the one its plan will build), otherwise on the scored samples.
+
+`measure="lowest"` (default) re-runs the suffix for the lowest candidate only and derives the others
+from layer i's output error energy at each bit-width (`ohq.sensitivity._candidates`): about L/2
+W8A8 passes whatever the candidates; `measure="all"` re-runs every candidate (the exact form).
 """
 
 from __future__ import annotations
@@ -60,8 +64,8 @@ class QuantMQE(SensitivityMethod):
     """KL of the `bits`-bit model when layer i alone is quantized to each candidate bit-width.
 
     Learned: `damage_` (layers × `candidate_bits`), `flips_` (same shape, top-1 changes on the
-    samples), `scores_` (damage at the lowest candidate), `forward_equiv_` (suffix nodes re-run,
-    in full forward passes of the 8-bit model).
+    samples), `scores_` (damage at the lowest candidate), `forward_equiv_` (graph nodes evaluated:
+    suffixes re-run and derived candidates' layers, in full forward passes of the 8-bit model).
     """
 
     measures_bits = True
@@ -78,7 +82,7 @@ class QuantMQE(SensitivityMethod):
         batch_size: int = 64,
         calib: Tensor | None = None,
         score: str = "kl",
-        measure: str = "all",
+        measure: str = "lowest",
         callback: Callable[[int, int], None] | None = None,
     ) -> None:
         self.calib = calib
