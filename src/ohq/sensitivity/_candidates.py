@@ -15,8 +15,8 @@ direction, scaled by the error's amplitude:
 
 and the score (KL, …) and top-1 change are computed on those logits exactly as for a measured
 candidate: the softmax's saturation is kept, only the suffix is linearised. The ratio e(b)/e(m)
-is a property of the layer (one to two significant digits from four samples on the shipped
-models), so a few samples fix it. Derived damage never exceeds the damage of the next lower
+is a property of the layer's noise: taken from 4, 8, 16 or all 32 samples, the derived damage
+ranks the same on the models of docs/sensitivity.md, so a few samples fix it. Derived damage never exceeds the damage of the next lower
 candidate.
 """
 
