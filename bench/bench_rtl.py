@@ -7,7 +7,8 @@
 2. the rtl probe on each shipped model at INT8: time to probe, simulator cycles/s, and the
    per-step relative error of the analytical model (fpga-model) against the RTL counters;
 3. (--synth) yosys synth_xilinx of the 8-lane tree per configuration vs the old formulas;
-   (--synth-engine) also the whole 8-lane engine (ENGINE) vs the old formulas;
+   (--synth-engine) the whole 8-lane engine (ENGINE) vs the old formulas, and its JSON row for
+   src/ohq/hw/rtl/resources.json;
 4. (--referee) the referee: distinct layers of the shipped models and sampled layers of
    ResNet-18/50, MobileNetV2/V3-Large at 224 through the RTL at INT8 and INT4 (192 lanes); the
    non-compute constants fitted on TRAIN and the per-step error on the held-out networks; the
@@ -18,6 +19,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import time
 from dataclasses import replace
 
@@ -83,7 +85,9 @@ def referee(device: str, models: list[str]) -> None:
             print(f"  sampled layers: {probe.sampled}")
 
 
-ENGINE = dict(lanes=8, scheme="uniform", w_bits=8, a_bits=8, fmax=16384, kmax=1024, pmax=1024)
+# the layer-engine run's buffers (resources.json, ohq_core); 8 post-process lanes = one word of
+# 8-bit codes, what every job of this W8A8 build runs
+ENGINE = dict(lanes=8, scheme="uniform", w_bits=8, a_bits=8, fmax=2048, kmax=256, pmax=256, vec_lanes=8)
 
 
 def formula_bram18(cfg: RtlConfig) -> int:
@@ -96,11 +100,9 @@ def formula_bram18(cfg: RtlConfig) -> int:
     return sum(-(-b // BRAM18_BYTES) for b in (feature, weight, output))
 
 
-def synth(device: str, whole: bool) -> None:
-    from ohq.errors import OhqError
-    from ohq.hw.rtl.synth import check_fits, synthesize
+def synth_trees() -> None:
+    from ohq.hw.rtl.synth import synthesize
 
-    dev = get_device(device)
     print("\n| scheme | W/A | lanes | products | yosys DSP | formula DSP | yosys LUT | formula LUT (products) |")
     print("|---|---|---|---|---|---|---|---|")
     for s, w, a in [("uniform", 8, 8), ("uniform", 4, 4), ("pot", 4, 8), ("sp2", 4, 8)]:
@@ -114,8 +116,13 @@ def synth(device: str, whole: bool) -> None:
             f_lut = prods * (shift_luts(w, a) if s == "pot" else shift_add_luts(w, a))
         print(f"| {s} | {w}/{a} | {r['lanes']} | {prods} | {r['dsp']} | {f_dsp} | {r['lut']} | {f_lut} |")
     print(f"source: {r['source']}")
-    if not whole:
-        return
+
+
+def synth_engine(device: str) -> None:
+    from ohq.errors import OhqError
+    from ohq.hw.rtl.synth import check_fits, synthesize
+
+    dev = get_device(device)
     cfg = RtlConfig(**ENGINE)
     r = synthesize(cfg, whole=True)
     f_dsp = 2 * cfg.lanes // dsp_pack(8, dev.dsp_type)
@@ -125,6 +132,7 @@ def synth(device: str, whole: bool) -> None:
     print(f"| formulas ({device}) | {dev.shell_lut:,} (shell_lut) | - | {f_dsp} (tree) | "
           f"{formula_bram18(cfg)} (one copy per buffer) | - |")
     print(f"source: {r['source']}")
+    print(json.dumps(r))
     try:
         check_fits(r, dev)
         print(f"fits {device}")
@@ -263,7 +271,7 @@ def main() -> None:
     ap.add_argument("--device", default="xc7z020")
     ap.add_argument("--models", default="digits_cnn,mnist_cnn,mnist_resnet,mnist_mobilenet_v2")
     ap.add_argument("--synth", action="store_true")
-    ap.add_argument("--synth-engine", action="store_true", help="also the whole engine (tens of minutes)")
+    ap.add_argument("--synth-engine", action="store_true", help="the whole engine (~10 CPU-min)")
     ap.add_argument("--skip-bitexact", action="store_true")
     ap.add_argument("--skip-probe", action="store_true")
     ap.add_argument("--referee", action="store_true")
@@ -272,8 +280,10 @@ def main() -> None:
         bitexact()
     if not args.skip_probe:
         referee(args.device, args.models.split(","))
-    if args.synth or args.synth_engine:
-        synth(args.device, args.synth_engine)
+    if args.synth:
+        synth_trees()
+    if args.synth_engine:
+        synth_engine(args.device)
     if args.referee:
         paper_and_spread(args.device, *referee_heldout(args.device))
 

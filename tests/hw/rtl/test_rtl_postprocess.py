@@ -82,6 +82,11 @@ def test_ops_the_unit_cannot_map_name_the_limit():
         run_vec(VecJob(x, 12, 8, table=x.reshape(-1)), CFG)
     with pytest.raises(RtlMapError, match="post-processing buffer"):
         run_vec(VecJob(torch.zeros(1, 16, 16, dtype=torch.int64).numpy(), 8, 8, kernel=(2, 2), stride=2), CFG)
+    with pytest.raises(RtlMapError, match="output plane overflows"):  # 12x12 in, 13x13 out > 160
+        run_vec(VecJob(torch.zeros(1, 12, 12, dtype=torch.int64).numpy(), 8, 8, kernel=(2, 2), pad=1,
+                       pool="max"), CFG)
+    with pytest.raises(RtlMapError, match="m1 = -8589934593 overflows the unit's 33-bit"):
+        run_vec(VecJob(x, 8, 8, b=x, m1=-(1 << 33) - 1), CFG)
     qm = quantize(nn.Sequential(nn.Conv2d(1, 2, 1), nn.AvgPool2d(2)), Plan(QuantSpec(8, 8)), torch.randn(2, 1, 4, 4))
     with pytest.raises(RtlMapError, match="global mean"):
         RtlEngine(qm, config=lambda ql: CFG)(torch.randn(1, 1, 4, 4))

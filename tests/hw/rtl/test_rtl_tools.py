@@ -11,7 +11,7 @@ from clitools import assert_one_line_error, run_cli
 from ohq.errors import OhqError
 from ohq.hw import get_device
 from ohq.hw.rtl import RtlConfig
-from ohq.hw.rtl.synth import check_fits, run_script, synthesize
+from ohq.hw.rtl.synth import check_fits, engine_script, run_script, synthesize
 from ohq.hw.rtl.tools import RtlToolError, last_error, yosys
 
 
@@ -42,6 +42,15 @@ def test_failed_yosys_is_its_last_error_line(tmp_path, monkeypatch):
     monkeypatch.setenv("OHQ_YOSYS", str(_fake_tool(tmp_path, "yosys", "ERROR: Module ohq_pe not found")))
     with pytest.raises(RtlToolError, match="yosys synth_xilinx failed: ERROR: Module ohq_pe not found$"):
         synthesize(RtlConfig(lanes=2))
+
+
+def test_engine_script_is_synth_xilinx_without_share():
+    """The recorded whole-engine command: synth_xilinx's steps, its coarse step without `share`."""
+    text = engine_script(RtlConfig(lanes=8, vec_lanes=8))
+    steps = [ln.split()[0] for ln in text.splitlines()]
+    assert "share" not in steps and "-set VL 8" in text
+    assert "-run begin:coarse" in text.splitlines()[2] and text.splitlines()[-2].endswith("-run map_memory:")
+    assert [ln.split()[0] for ln in engine_script(RtlConfig(), share=True).splitlines()][2:] == ["synth_xilinx", "stat"]
 
 
 def test_a_result_beyond_the_part_names_the_resource():

@@ -17,7 +17,7 @@ from ohq.hw.rtl.tools import RtlToolError, run_tool, verilator
 from ohq.io import cache_root
 
 SRC = Path(__file__).parent / "verilog"
-SOURCES = ("ohq_ports.svh", "ohq_ram.sv", "ohq_pe.sv", "ohq_lane.sv", "ohq_obuf.sv", "ohq_core.sv", "ohq_vec.sv", "ohq_engine.sv", "ohq_tb.sv", "harness.cpp")
+SOURCES = ("ohq_ports.svh", "ohq_ram.sv", "ohq_pe.sv", "ohq_lane.sv", "ohq_pack.sv", "ohq_obuf.sv", "ohq_core.sv", "ohq_vec.sv", "ohq_engine.sv", "ohq_tb.sv", "harness.cpp")
 MODES = {"uniform": 0, "pot": 1, "sp2": 2}
 
 
@@ -40,6 +40,7 @@ class RtlConfig:
     fmax: int = 16384          # feature-buffer elements (one band of one group's input rows)
     kmax: int = 8192           # weight-buffer entries per channel and bank (K = cin/g·kh·kw)
     pmax: int = 4096           # accumulator entries per channel (output pixels of one band)
+    vec_lanes: int = 16        # VL: post-processing lanes (a job runs min(VL, 64 / code bits))
     bw16: int = 171            # DRAM bytes per cycle x 16 (10.66 B/cycle: xc7z020's DMA rate)
     latency: int = 32          # DRAM read latency in cycles
 
@@ -68,7 +69,7 @@ class RtlConfig:
         m1, m2 = self.sp2_split if self.scheme == "sp2" else (2, 1)
         return {"L": self.lanes, "MODE": MODES[self.scheme], "WB": self.w_bits,
                 "WC": self.w_container, "AB": self.a_container, "M1": m1, "M2": m2,
-                "FMAX": self.fmax, "KMAX": self.kmax, "PMAX": self.pmax,
+                "FMAX": self.fmax, "KMAX": self.kmax, "PMAX": self.pmax, "VL": self.vec_lanes,
                 "BW16": self.bw16, "LAT": self.latency}
 
     def key(self) -> str:

@@ -24,7 +24,7 @@ from ohq.hw.rtl.tools import run_tool, yosys
 
 FAMILY = {"7series": "xc7", "ultrascale": "xcu", "ultrascale+": "xcup"}
 RESOURCES = Path(__file__).parent / "resources.json"
-ENGINE_SOURCES = ("ohq_ram.sv", "ohq_pe.sv", "ohq_lane.sv", "ohq_obuf.sv", "ohq_core.sv", "ohq_vec.sv", "ohq_engine.sv")
+ENGINE_SOURCES = ("ohq_ram.sv", "ohq_pe.sv", "ohq_lane.sv", "ohq_pack.sv", "ohq_obuf.sv", "ohq_core.sv", "ohq_vec.sv", "ohq_engine.sv")
 
 
 def _nodsp(cfg: RtlConfig) -> str:
@@ -41,16 +41,25 @@ def script(cfg: RtlConfig, family: str = "xc7") -> str:
             "stat\n")
 
 
-def engine_script(cfg: RtlConfig, family: str = "xc7") -> str:
+# synth_xilinx's `coarse` step without `share`: share's SAT proofs over the post-processing
+# lanes (every lane's shifter against every other's, through the output banks' write enables)
+# grow with the lanes squared; it merges only mutually exclusive multipliers and shifters, so
+# skipping it can only count more cells
+COARSE_NO_SHARE = ("techmap -map +/cmp2lut.v -map +/cmp2lcu.v -D LUT_WIDTH=6\n"
+                   "alumacc\nopt\nmemory -nomap\nopt_clean\n")
+
+
+def engine_script(cfg: RtlConfig, family: str = "xc7", share: bool = False) -> str:
     """The whole accelerator (`ohq_engine`: layer engine, post-processing unit, DMA) for `cfg`.
     No -nodsp here (it would put the post-process multipliers on LUTs): <= 4-bit uniform lanes map
-    onto DSPs in this run; `script` gives their LUT cost."""
+    onto DSPs in this run; `script` gives their LUT cost. `share`: synth_xilinx's full script."""
     p = cfg.verilog_params()
-    sets = " ".join(f"-set {k} {p[k]}" for k in ("L", "MODE", "WB", "WC", "AB", "M1", "M2", "FMAX", "KMAX", "PMAX"))
+    keys = ("L", "MODE", "WB", "WC", "AB", "M1", "M2", "FMAX", "KMAX", "PMAX", "VL")
+    synth = f"synth_xilinx -family {family} -top ohq_engine -flatten"
+    steps = f"{synth}\n" if share else f"{synth} -run begin:coarse\n{COARSE_NO_SHARE}{synth} -run map_memory:\n"
     return (f"read_verilog -sv -I. {' '.join(ENGINE_SOURCES)}\n"
-            f"chparam {sets} ohq_engine\n"
-            f"synth_xilinx -family {family} -top ohq_engine -flatten\n"
-            "stat\n")
+            f"chparam {' '.join(f'-set {k} {p[k]}' for k in keys)} ohq_engine\n"
+            f"{steps}stat\n")
 
 
 def parse_stat(log: str) -> dict[str, int]:
@@ -99,7 +108,7 @@ def synthesize(cfg: RtlConfig, family: str = "xc7", whole: bool = False, timeout
     res, version, cpu = run_script(text, timeout)
     res.update(lanes=cfg.lanes, scheme=cfg.scheme, w_bits=cfg.w_bits, a_bits=cfg.a_bits,
                family=family, unit="ohq_engine" if whole else "ohq_tree",
-               fmax=cfg.fmax, kmax=cfg.kmax, pmax=cfg.pmax,
+               fmax=cfg.fmax, kmax=cfg.kmax, pmax=cfg.pmax, vec_lanes=cfg.vec_lanes,
                wall_s=round(time.perf_counter() - t0, 1), cpu_s=round(cpu, 1),
                source=f"{version}; {text.strip()}".replace("\n", "; "))
     return res

@@ -19,6 +19,7 @@ from ohq.hw.rtl.job import RtlMapError, pack_words, unpack_words
 from ohq.hw.rtl.sim import RtlResult, simulate
 
 TABLE_BITS = 8  # the table holds 2^8 entries: LUT ops take inputs of at most 8 bits
+M_BITS = 33     # the unit's multipliers m0, m1 are 33-bit signed (dyadic m: |m| <= 2^31)
 
 
 @dataclass
@@ -82,8 +83,14 @@ def _check(job: VecJob, cfg: RtlConfig) -> None:
     if not job.elementwise and job.a.shape[1] * job.a.shape[2] > cfg.fmax:
         raise RtlMapError(f"a {job.a.shape[1]}x{job.a.shape[2]} plane overflows the post-processing "
                           f"buffer ({cfg.fmax} entries)")
+    if not job.elementwise and math.prod(job.pooled_hw()) > cfg.fmax:
+        raise RtlMapError(f"a {job.pooled_hw()} output plane overflows the post-processing "
+                          f"buffer ({cfg.fmax} entries)")
     if job.kernel[0] > 1 << 16 or job.shift > 63:
         raise RtlMapError(f"window {job.kernel} or shift {job.shift} out of the unit's range")
+    for name, m in (("m0", job.m0), ("m1", job.m1)):
+        if not -(1 << (M_BITS - 1)) <= m < 1 << (M_BITS - 1):
+            raise RtlMapError(f"multiplier {name} = {m} overflows the unit's {M_BITS}-bit multipliers")
 
 
 def pack_vec(job: VecJob, cfg: RtlConfig) -> tuple[dict[str, int], np.ndarray, int, int, tuple]:
@@ -120,7 +127,7 @@ def pack_vec(job: VecJob, cfg: RtlConfig) -> tuple[dict[str, int], np.ndarray, i
     aw, bw = 0, planes * apw
     tw = bw + planes * bpw
     ow0 = tw + len(table)
-    post = planes * -(-oh_ow // lanes(ab, geo["v_stride"])) * (geo["v_kh"] * geo["v_kw"] + 1)
+    post = planes * -(-oh_ow // lanes(ab, geo["v_stride"], cfg.vec_lanes)) * (geo["v_kh"] * geo["v_kw"] + 1)
     regs = dict(unit=1, v_c=planes, **geo, v_pool=int(job.pool == "max"), v_two=int(b is not None),
                 v_lut=int(job.table is not None), v_abits=ab, v_bbits=bb,
                 v_obits=ob, v_shift=job.shift, v_lo=job.lo, v_hi=job.hi, v_m0=job.m0,

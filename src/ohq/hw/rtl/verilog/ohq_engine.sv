@@ -4,7 +4,7 @@
 // AXI-lite). This is the unit yosys synthesizes (ohq.hw.rtl.synth) and ohq_tb simulates.
 module ohq_engine #(
     parameter int L = 16, MODE = 0, WB = 8, WC = 8, AB = 8, M1 = 2, M2 = 1,
-    parameter int FMAX = 4096, KMAX = 1024, PMAX = 1024
+    parameter int FMAX = 4096, KMAX = 1024, PMAX = 1024, VL = 16
 ) (
     input  logic clk, rst, start,
     `OHQ_CORE_REGS,
@@ -27,7 +27,7 @@ module ohq_engine #(
       .cnt_compute(c_cnt[0]), .cnt_transfer(c_cnt[1]), .cnt_writeback(c_cnt[2]), .cnt_post(c_cnt[3]),
       .m_req(c_req), .m_we(c_we), .m_addr(c_addr), .m_wdata(c_wdata), .m_wmask(c_wmask),
       .m_gnt(m_gnt && !sel), .m_rvalid(m_rvalid && !sel), .m_rdata);
-  ohq_vec #(.FMAX(FMAX)) vec (
+  ohq_vec #(.FMAX(FMAX), .VL(VL)) vec (
       .*, .start(start && sel), .done(u_done),  // .*: clk, rst and the unit's registers
       .cnt_compute(u_cnt[0]), .cnt_transfer(u_cnt[1]), .cnt_writeback(u_cnt[2]), .cnt_post(u_cnt[3]),
       .m_req(u_req), .m_we(u_we), .m_addr(u_addr), .m_wdata(u_wdata), .m_wmask(u_wmask),

@@ -1,8 +1,7 @@
 // The layer engine's output buffer and word packer: 32 banks of simple-dual-port RAM (element e
 // of channel ch in bank e mod 32, row {ch, e / 32}). Post-process writes PP aligned outputs per
 // cycle (PP banks); a write job reads one 64-bit word of 64/ob outputs per cycle at any element
-// offset (each bank once), read with the next cycle's word n_issued. ob = 2^lgo bits: the packing
-// is constant wiring per width, no shifter.
+// offset (each bank once), read with the next cycle's word n_issued, packed by ohq_pack.
 module ohq_obuf #(
     parameter int PP = 8,
     parameter int PMAX = 1024,
@@ -18,7 +17,7 @@ module ohq_obuf #(
     output logic [63:0] m_wdata, m_wmask
 );
   logic signed [EW-1:0] ne0, e0;
-  logic [31:0] oq [32];
+  logic [32*32-1:0] oq;   // bank b's read word: oq[b*32 +: 32]
   assign ne0 = $signed(EW'(n_issued << (6 - lgo))) - $signed(EW'(d_off_e));
   assign e0 = $signed(EW'(d_issued << (6 - lgo))) - $signed(EW'(d_off_e));
   genvar b;
@@ -31,23 +30,10 @@ module ohq_obuf #(
       ohq_ram #(.W(32), .D(2 << ORW)) ram (
           .clk, .we(we && (b >> LGP) == (pp_e[4:0] >> LGP) && pp_e + (b % PP) < npix),
           .wa({pp_ch[0], pp_e[5 +: ORW]}), .ra({d_ch[0], el[5 +: ORW]}),
-          .wd(post[(b % PP)*32 +: 32]), .q(oq[b]));
+          .wd(post[(b % PP)*32 +: 32]), .q(oq[b*32 +: 32]));
     end
   endgenerate
 
-  // slot s = bit j >> lg of the word holds element e0 + s
-  always_comb begin
-    m_wdata = '0;
-    m_wmask = '0;
-    for (int lg = 1; lg <= 5; lg++)
-      if (lgo == 3'(lg))
-        for (int j = 0; j < 64; j++) begin
-          logic signed [EW-1:0] e;
-          e = e0 + EW'(j >> lg);
-          if (e >= 0 && e < $signed(EW'(d_n))) begin
-            m_wdata[j] = oq[e[4:0]][j & ((1 << lg) - 1)];
-            m_wmask[j] = 1'b1;
-          end
-        end
-  end
+  ohq_pack #(.W(32), .LGMAX(5), .EW(EW)) pack (
+      .q(oq), .e0, .n(d_n), .lg(lgo), .wdata(m_wdata), .wmask(m_wmask));
 endmodule

@@ -4,7 +4,7 @@
 // cycles after the grant (latency); the words live in the C++ harness (DPI).
 module ohq_tb #(
     parameter int L = 16, MODE = 0, WB = 8, WC = 8, AB = 8, M1 = 2, M2 = 1,
-    parameter int FMAX = 4096, KMAX = 1024, PMAX = 1024,
+    parameter int FMAX = 4096, KMAX = 1024, PMAX = 1024, VL = 16,
     parameter int BW16 = 64, LAT = 32
 ) (
     input  logic clk, rst, start,
@@ -26,7 +26,7 @@ module ohq_tb #(
   logic [63:0] pd [LAT+1];
 
   ohq_engine #(.L(L), .MODE(MODE), .WB(WB), .WC(WC), .AB(AB), .M1(M1), .M2(M2),
-               .FMAX(FMAX), .KMAX(KMAX), .PMAX(PMAX)) engine (.*);
+               .FMAX(FMAX), .KMAX(KMAX), .PMAX(PMAX), .VL(VL)) engine (.*);
 
   assign m_gnt = m_req && credit >= 128;
   assign m_rvalid = pv[LAT];

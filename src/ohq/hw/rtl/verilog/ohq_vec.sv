@@ -10,6 +10,7 @@
 // (2..16, registers); the lanes that run per cycle are one input word's worth, 64/a_bits (at most
 // VL, and at most 32/gcd(stride, 32) so strided lanes hit distinct banks): the throughput depends
 // on word width. Planes are word-aligned in DRAM; the DMA is one engine, word-granular.
+// Arithmetic is as wide as the integer engine's values get (AW, MW below), not 64 x 64 bits.
 // Buffers: A, B and O planes in 32 banks (element e in bank e mod 32) of simple-dual-port RAM,
 // read synchronously with the next cycle's state; the table is copied per lane (distributed RAM).
 // Counters: transfer (DRAM->buffer), postprocess (window cycles + one finalize per lane group),
@@ -25,13 +26,17 @@ module ohq_vec #(
     `OHQ_MEM_PORT
 );
   localparam int NB = 32, FR = (FMAX + NB - 1) / NB, FRW = FR > 1 ? $clog2(FR) : 1;
+  // widths the integer engine's values need: a window sums at most FMAX 16-bit codes (AW bits,
+  // signed), dyadic multipliers have at most 31 bits (|m| <= 2^31: 33 bits signed; the driver
+  // checks), the constant and the sum before the shift take 64; EW: signed output element index
+  localparam int AW = $clog2(FMAX) + 17, MW = 33, EW = $clog2(FMAX) + 4;
 
   typedef enum logic [3:0] {S_IDLE, S_TJOB, S_TWAIT, S_AJOB, S_AWAIT, S_BJOB, S_BWAIT, S_WIN,
                             S_FIN, S_OJOB, S_OWAIT, S_DONE} state_t;
   state_t st;
   logic [31:0] ch, oy, ox0, ky, kx, nlanes, p0;
   logic [31:0] n_oy, n_ox0, n_ky, n_kx, n_p0;
-  logic signed [63:0] acc [VL];
+  logic signed [AW-1:0] acc [VL];
 
   function automatic logic [2:0] lg_of(input logic [31:0] bits);  // container bits -> log2
     case (bits)
@@ -127,10 +132,11 @@ module ohq_vec #(
     end
   endgenerate
 
-  function automatic logic [15:0] finalize(input logic signed [63:0] v0, input logic [15:0] v1,
+  function automatic logic [15:0] finalize(input logic signed [AW-1:0] v0, input logic [15:0] v1,
                                            input logic [15:0] t);
     logic signed [63:0] y;
-    y = $signed(v_m0) * v0 + ((v_two != 0) ? $signed(v_m1) * $signed({48'd0, v1}) : 64'sd0) + $signed(v_c0);
+    y = $signed(v_m0[MW-1:0]) * v0 + $signed(v_c0)
+        + ((v_two != 0) ? $signed(v_m1[MW-1:0]) * $signed({1'b0, v1}) : 64'sd0);
     y = y >>> v_shift[5:0];
     if (y < $signed({32'd0, v_lo})) y = $signed({32'd0, v_lo});
     if (y > $signed({32'd0, v_hi})) y = $signed({32'd0, v_hi});
@@ -141,7 +147,7 @@ module ohq_vec #(
     for (int l = 0; l < VL; l++) fin[l] = finalize(acc[l], bq[bb_r[l]], tq[l]);
 
   // ---- O: written by the lanes at p0 + l (bank b takes lane (b - p0) mod 32), read a word at a time ----
-  logic [15:0] oq [NB];
+  logic [NB*16-1:0] oq;  // bank b's read word: oq[b*16 +: 16]
   wire [31:0] n_issued = d_start ? 0 : (d_busy && m_gnt) ? d_issued + 1 : d_issued;
   wire [31:0] obase = d_issued << (6 - lgo), n_obase = n_issued << (6 - lgo);
   generate
@@ -152,23 +158,11 @@ module ohq_vec #(
       assign e = p0 + 32'(l);
       ohq_ram #(.W(16), .D(FR), .BLOCK(1)) ram_o (
           .clk, .we(st == S_FIN && 32'(l) < nlanes && ox0 + 32'(l) < v_ow), .wa(e[5 +: FRW]),
-          .ra(n_obase[5 +: FRW]), .wd(fin[l % VL]), .q(oq[gb]));
+          .ra(n_obase[5 +: FRW]), .wd(fin[l % VL]), .q(oq[gb*16 +: 16]));
     end
   endgenerate
-  always_comb begin
-    m_wdata = '0;
-    m_wmask = '0;
-    for (int lg = 1; lg <= 4; lg++)
-      if (lgo == 3'(lg))
-        for (int j = 0; j < 64; j++) begin
-          logic [31:0] e;
-          e = obase + 32'(j >> lg);
-          if (e < d_n) begin
-            m_wdata[j] = oq[e[4:0]][j & ((1 << lg) - 1)];
-            m_wmask[j] = 1'b1;
-          end
-        end
-  end
+  ohq_pack #(.W(16), .LGMAX(4), .EW(EW)) pack (
+      .q(oq), .e0($signed(EW'(obase))), .n(d_n), .lg(lgo), .wdata(m_wdata), .wmask(m_wmask));
 
   always_ff @(posedge clk) begin
     if (rst) d_busy <= 0;
@@ -246,9 +240,9 @@ module ohq_vec #(
         S_BWAIT: if (!d_start && !d_busy) st <= S_WIN;
         S_WIN: begin  // window element (ky, kx) of nlanes output pixels of row oy
           for (int l = 0; l < VL; l++) begin
-            logic signed [63:0] v, a;
-            v = $signed({48'd0, aq[ab_r[l]]});
-            a = (ky == 0 && kx == 0) ? 64'sd0 : acc[l];
+            logic signed [AW-1:0] v, a;
+            v = $signed(AW'(aq[ab_r[l]]));
+            a = (ky == 0 && kx == 0) ? '0 : acc[l];
             if (va_r[l]) a = (v_pool != 0) ? ((v > a) ? v : a) : a + v;
             acc[l] <= a;
           end
