@@ -24,9 +24,10 @@ candidate.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import contextmanager
 
 import numpy as np
-from torch import Tensor
+from torch import Tensor, nn
 
 from ohq.errors import OhqError
 
@@ -40,15 +41,6 @@ def measured_set(low: Sequence[int], measure: str) -> tuple[int, ...]:
     if measure == "all" or not low:
         return tuple(low)
     return (min(low),)
-
-
-def layer_error(runner, cache: dict, name: str, rows: slice | None = None) -> tuple[Tensor, Tensor]:
-    """(output, per-sample squared error vs the cache) of the (swapped) module at `name` alone, on
-    its cached input (`rows`: those samples of the batch only)."""
-    node = runner.by_target(name)
-    out = runner.eval_node(node, cache, rows)
-    y8 = cache[node] if rows is None else cache[node][rows]
-    return out, (out.double() - y8.double()).flatten(1).pow(2).sum(dim=1)
 
 
 def energy_rows(n: int) -> int:
@@ -72,39 +64,64 @@ def monotone(values: np.ndarray, bits: Sequence[int], derived: Sequence[int]) ->
     return out
 
 
-def suffix_cost(runner, names: Sequence[str], measured: int, derived: int, masks: int,
-                share: float = 1.0) -> float:
-    """Graph nodes evaluated, in full W8A8 passes: a suffix per measured candidate, one node per
-    derived candidate on a `share` of the samples."""
+def parts(swap, name: str) -> tuple[str, dict]:
+    """(target whose suffix re-runs, {target: module}) of a swap of layer `name`: a module that
+    replaces the layer, or an object with `start` and `modules` (a swap that also changes nodes
+    before the layer, e.g. its producer)."""
+    if isinstance(swap, nn.Module):
+        return name, {name: swap}
+    return swap.start, swap.modules
+
+
+@contextmanager
+def swapped(runner, modules: dict):
+    """The runner's graph with `modules` in place, put back afterwards."""
+    original = {t: runner.modules[t] for t in modules}
+    runner.modules.update(modules)
+    try:
+        yield
+    finally:
+        runner.modules.update(original)
+
+
+def suffix_cost(runner, names: Sequence[str], swaps, rerun: Sequence[int], share: float) -> float:
+    """Graph nodes evaluated, in full W8A8 passes: each re-run swap's suffix; for a derived one the
+    nodes up to layer i on a `share` of the samples (`swaps[i]`: (b, mask, swap) of layer i)."""
     computed = [n for n in runner.nodes if n.op not in ("placeholder", "output", "get_attr")]
-    suffix = sum(len([n for n in runner.suffix(name) if n.op != "get_attr"]) for name in names)
-    return masks * (measured * suffix + derived * share * len(names)) / max(len(computed), 1)
+    nodes = 0.0
+    for name, row in zip(names, swaps, strict=True):
+        for b, _, swap in row:
+            start = parts(swap, name)[0]
+            if b in rerun:
+                nodes += len([n for n in runner.suffix(start) if n.op != "get_attr"])
+            else:
+                nodes += share * runner.steps_to(start, name)
+    return nodes / max(len(computed), 1)
 
 
 def layer_outputs(runner, cache: dict, ref: Tensor, name: str, swaps, measured: Sequence[int] | None,
                   ratios: dict, rows: int):
-    """(b, logits) for every swap (b, mask index, module) of layer `name`: the suffix re-run where b
+    """(b, logits) for every swap (b, mask index, swap) of layer `name`: the suffix re-run where b
     is in `measured` (None: every b), otherwise derived from the measured swap of the same mask
     with the energy ratio kept in `ratios` (computed on the first `rows` samples of the first
-    batch that reaches it). Leaves the last swap in place (the caller restores the module)."""
-    runs: dict[int, tuple[Tensor, Tensor | None]] = {}  # mask index -> (logits, layer output)
-    derive = [(b, k, m) for b, k, m in swaps if measured is not None and b not in measured]
-    for b, k, module in swaps:
+    batch that reaches it). The runner's modules are put back after each swap."""
+    runs: dict[int, tuple[Tensor, Tensor | None]] = {}  # mask index -> (logits, layer i's output)
+    derive = [(b, k, sw) for b, k, sw in swaps if measured is not None and b not in measured]
+    for b, k, swap in swaps:
         if measured is None or b in measured:
-            runner.modules[name] = module
-            if derive:  # layer i's output once: kept for its error energy, then the rest of the suffix
-                y = runner.eval_node(runner.by_target(name), cache)
-                out = runner.rerun(cache, name, value=y)
-            else:
-                out, y = runner.rerun(cache, name), None
-            runs[k] = (out, y)
-            yield b, out
-    for b, k, module in derive:
+            start, modules = parts(swap, name)
+            with swapped(runner, modules):  # keep layer i's output for its error energy
+                runs[k] = runner.rerun(cache, start, keep=name) if derive else (runner.rerun(cache, start), None)
+            yield b, runs[k][0]
+    node = runner.by_target(name)
+    for b, k, swap in derive:
         out_m, y_m = runs[k]
         if (b, k) not in ratios:
             sub = slice(0, min(rows, len(ref)))
-            e_m = (y_m[sub].double() - cache[runner.by_target(name)][sub].double()).pow(2).sum()
-            runner.modules[name] = module
-            e_b = layer_error(runner, cache, name, sub)[1].sum()
+            start, modules = parts(swap, name)
+            with swapped(runner, modules):
+                y_b = runner.run_to(cache, start, name, sub)
+            y8 = cache[node][sub].double()
+            e_m, e_b = (y_m[sub].double() - y8).pow(2).sum(), (y_b.double() - y8).pow(2).sum()
             ratios[b, k] = float(e_b / e_m) if e_m > 0 else 1.0
         yield b, derived_logits(ref, out_m, ratios[b, k])

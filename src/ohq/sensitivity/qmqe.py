@@ -131,7 +131,7 @@ class QuantMQE(SensitivityMethod):
         self.damage_ = _candidates.monotone(kl / (len(x) * masks), self.candidate_bits, derived)
         self.flips_ = _candidates.monotone(flips / (len(x) * masks), self.candidate_bits, derived)
         share = min(_candidates.energy_rows(len(x)), self.batch_size) / len(x)  # derived layers' samples
-        self.forward_equiv_ = _candidates.suffix_cost(runner, names, len(self._rerun), len(derived), masks, share)
+        self.forward_equiv_ = _candidates.suffix_cost(runner, names, self._swaps, self._rerun, share)
         return self.damage_[:, 0]
 
     def _sweep(self, x: Tensor, progress: bool = False, derive: bool = True):
@@ -146,15 +146,11 @@ class QuantMQE(SensitivityMethod):
                 ref = runner.output(cache)
                 _check_finite(ref, "the 8-bit model")
                 for i, name in enumerate(names):
-                    original = runner.modules[name]
-                    try:
-                        rerun = self._rerun if derive else None
-                        for b, out in _candidates.layer_outputs(runner, cache, ref, name, self._swaps[i], rerun,
-                                                                ratios[i], rows):
-                            _check_finite(out, f"layer {name!r} at {b} bits")
-                            yield s, ref, i, self.candidate_bits.index(b), out
-                    finally:
-                        runner.modules[name] = original
+                    rerun = self._rerun if derive else None
+                    for b, out in _candidates.layer_outputs(runner, cache, ref, name, self._swaps[i], rerun,
+                                                            ratios[i], rows):
+                        _check_finite(out, f"layer {name!r} at {b} bits")
+                        yield s, ref, i, self.candidate_bits.index(b), out
                     done += 1
                     if progress:
                         self._tick(done, total)
