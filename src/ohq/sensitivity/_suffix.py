@@ -52,12 +52,34 @@ class SuffixRunner:
             self._suffix[target] = order
         return self._suffix[target]
 
-    def rerun(self, cache: dict[fx.Node, Any], target: str) -> Any:
-        """The graph's output when only `target` and its dependents are re-evaluated."""
+    def by_target(self, target: str) -> fx.Node:
+        """The call_module node of `target`."""
+        if target not in self._by_target:
+            raise KeyError(f"no call_module node with target {target!r}")
+        return self._by_target[target]
+
+    def rerun(self, cache: dict[fx.Node, Any], target: str, keep: str | None = None) -> Any:
+        """The graph's output when only `target` and its dependents are re-evaluated; with `keep`,
+        (output, the new value of call_module `keep`)."""
         env = dict(cache)
         for node in self.suffix(target):
             env[node] = self._exec(node, env)
-        return self.output(env)
+        return self.output(env) if keep is None else (self.output(env), env[self.by_target(keep)])
+
+    def run_to(self, cache: dict[fx.Node, Any], target: str, stop: str, rows: slice | None = None) -> Any:
+        """The new value of call_module `stop` when `target`'s suffix is re-evaluated up to it
+        (`rows`: on those samples of the cached batch only)."""
+        env: dict[fx.Node, Any] = {}
+        for node in self.suffix(target)[: self.steps_to(target, stop)]:
+            for n in node.all_input_nodes:
+                if n not in env:  # parameters (get_attr) are not batched
+                    env[n] = cache[n] if rows is None or n.op == "get_attr" else cache[n][rows]
+            env[node] = self._exec(node, env)
+        return env[self.by_target(stop)]
+
+    def steps_to(self, target: str, stop: str) -> int:
+        """How many nodes of `target`'s suffix are evaluated up to and including `stop`."""
+        return self.suffix(target).index(self.by_target(stop)) + 1
 
     def _exec(self, node: fx.Node, env: dict[fx.Node, Any]) -> Any:
         args = fx.node.map_arg(node.args, lambda n: env[n])

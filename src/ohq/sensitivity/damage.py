@@ -7,7 +7,8 @@ loss change) grows linearly with the energy of the weight perturbation, so
 
     damage(i, b) = score_i · ‖W_i − Q_b(W_i)‖² / ‖perturbation the score measured‖².
 
-`qmqe` measures every candidate directly and needs no such model. Damage is in KL units
+`qmqe` measures its candidates by suffix re-run (by default the lowest, the others from the
+layer's own output error energy, `ohq.sensitivity._candidates`). Damage is in KL units
 (nats per sample); `kl_to_drop` maps it onto a top-1 drop with a scale fitted where both were
 measured (`fit_drop_scale`).
 """

@@ -16,6 +16,10 @@ above the model's `bits` cost nothing by construction (damage 0); other schemes 
 every bit-width. One extra quantization per measured candidate gives the b-bit weights and
 input ranges. They are calibrated on `calib` when given (the pipeline passes its PTQ calibration
 set, so each perturbation is the one its plan will build), otherwise on the scored samples.
+
+`measure="lowest"` (default) re-runs the suffix for the lowest candidate only and derives the others
+from layer i's output error energy at each bit-width (`ohq.sensitivity._candidates`): about L/2
+W8A8 passes whatever the candidates; `measure="all"` re-runs every candidate (the exact form).
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ import torch
 from torch import Tensor, nn
 
 from ohq.errors import OhqError
+from ohq.sensitivity import _candidates
 from ohq.sensitivity._suffix import SuffixRunner
 from ohq.sensitivity._swap import Swap, plan_swap
 from ohq.sensitivity.base import (
@@ -46,8 +51,8 @@ class QuantMQE(SensitivityMethod):
     """KL of the `bits`-bit model when layer i alone is quantized to each candidate bit-width.
 
     Learned: `damage_` (layers × `candidate_bits`), `flips_` (same shape, top-1 changes on the
-    samples), `scores_` (damage at the lowest candidate), `forward_equiv_` (suffix nodes re-run,
-    in full forward passes of the 8-bit model).
+    samples), `scores_` (damage at the lowest candidate), `forward_equiv_` (graph nodes evaluated:
+    suffixes re-run and derived candidates' layers, in full forward passes of the 8-bit model).
     """
 
     measures_bits = True
@@ -64,10 +69,12 @@ class QuantMQE(SensitivityMethod):
         batch_size: int = 64,
         calib: Tensor | None = None,
         score: str = "kl",
+        measure: str = "lowest",
         callback: Callable[[int, int], None] | None = None,
     ) -> None:
         self.calib = calib
         self.score = score
+        self.measure = measure
         self.candidate_bits = tuple(sorted(int(b) for b in candidate_bits))
         self.scheme = scheme
         self.alpha = alpha
@@ -91,6 +98,7 @@ class QuantMQE(SensitivityMethod):
         if not self.candidate_bits:
             raise OhqError("qmqe needs at least one candidate bit-width")
         low = [b for b in self.candidate_bits if self._measured(b)]
+        self._rerun = _candidates.measured_set(low, self.measure)  # suffix re-runs; the rest derived
         calib = x if self.calib is None else self.calib
         qm = quantize(model, Plan(default=QuantSpec(self.bits, self.bits)), calib)
         qm.eval()
@@ -98,7 +106,7 @@ class QuantMQE(SensitivityMethod):
         low_models = {b: quantize(model, Plan(QuantSpec(b, a_bits[b], self.scheme)), calib) for b in low}
         self._runner = runner = SuffixRunner(graph_module(qm))
         masks = 1 if self.alpha == 1.0 else self.n_masks
-        self._swaps = [[(b, self._swap(qm, low_models[b], name, i, k)) for b in low for k in range(masks)]
+        self._swaps = [[(b, k, self._swap(qm, low_models[b], name, i, k)) for b in low for k in range(masks)]
                        for i, name in enumerate(names)]
         self._names = names
         kl = np.zeros((len(names), len(self.candidate_bits)))
@@ -106,26 +114,28 @@ class QuantMQE(SensitivityMethod):
         for _, ref, i, col, out in self._sweep(x, progress=True):
             kl[i, col] += float(SCORES[self.score](ref, out).sum())
             flips[i, col] += float((out.argmax(dim=1) != ref.argmax(dim=1)).sum())
-        self.damage_ = kl / (len(x) * masks)
-        self.flips_ = flips / (len(x) * masks)
-        computed = [n for n in runner.nodes if n.op not in ("placeholder", "output", "get_attr")]
-        suffix = sum(len([n for n in runner.suffix(swap.start) if n.op != "get_attr"])
-                     for row in self._swaps for _, swap in row)
-        self.forward_equiv_ = suffix / max(len(computed), 1)
+        derived = [b for b in low if b not in self._rerun]
+        self.damage_ = _candidates.monotone(kl / (len(x) * masks), self.candidate_bits, derived)
+        self.flips_ = _candidates.monotone(flips / (len(x) * masks), self.candidate_bits, derived)
+        share = min(_candidates.energy_rows(len(x)), self.batch_size) / len(x)  # derived layers' samples
+        self.forward_equiv_ = _candidates.suffix_cost(runner, names, self._swaps, self._rerun, share)
         return self.damage_[:, 0]
 
-    def _sweep(self, x: Tensor, progress: bool = False):
-        """(batch slice, 8-bit logits, layer index, candidate column, logits with layer i at b bits)."""
+    def _sweep(self, x: Tensor, progress: bool = False, derive: bool = True):
+        """(batch slice, 8-bit logits, layer index, candidate column, logits with layer i at b bits);
+        `derive`: only `measure`'s candidates re-run the suffix (False: every candidate does)."""
         runner, names = self._runner, self._names
         done, total = 0, len(range(0, len(x), self.batch_size)) * len(names)
+        ratios, rows = [{} for _ in names], _candidates.energy_rows(len(x))  # derived: energy ratios
         with torch.no_grad():
             for s in chunks(len(x), self.batch_size):
                 cache = runner.run_all(x[s])
                 ref = runner.output(cache)
                 _check_finite(ref, "the 8-bit model")
                 for i, name in enumerate(names):
-                    for b, swap in self._swaps[i]:
-                        out = swap.run(runner, cache)
+                    rerun = self._rerun if derive else None
+                    for b, out in _candidates.layer_outputs(runner, cache, ref, name, self._swaps[i], rerun,
+                                                            ratios[i], rows):
                         _check_finite(out, f"layer {name!r} at {b} bits")
                         yield s, ref, i, self.candidate_bits.index(b), out
                     done += 1
@@ -143,7 +153,7 @@ class QuantMQE(SensitivityMethod):
             raise OhqError(f"{len(x)} inputs but {len(y)} labels")
         masks = 1 if self.alpha == 1.0 else self.n_masks
         lost = np.zeros((len(self._names), len(self.candidate_bits)))
-        for s, ref, i, col, out in self._sweep(x):
+        for s, ref, i, col, out in self._sweep(x, derive=False):
             ok = (ref.argmax(dim=1) == y[s]).double() - (out.argmax(dim=1) == y[s]).double()
             lost[i, col] += float(ok.sum()) / masks
         return lost / len(x)  # candidates at or above `bits` are never swapped: 0
