@@ -39,16 +39,6 @@ class Swap:
     start: str
     modules: dict[str, nn.Module]
 
-    def run(self, runner, cache: dict) -> Tensor:
-        """The logits with the swap in place (a SuffixRunner and its cache); the cached graph's
-        modules are put back afterwards."""
-        original = {t: runner.modules[t] for t in self.modules}
-        runner.modules.update(self.modules)
-        try:
-            return runner.rerun(cache, self.start)
-        finally:
-            runner.modules.update(original)
-
 
 class _Swapped(nn.Module):
     """α < 1: layer i with a float mix of 8-bit and b-bit weights (no integer grid), its input at
