@@ -15,7 +15,10 @@ from ohq.models import create_model
 EXAMPLES = Path(__file__).resolve().parents[2] / "docs" / "examples"
 CSV = EXAMPLES / "probe_small_cnn_xc7z020.csv"
 JSON = EXAMPLES / "probe_small_cnn_xc7z020.json"
-OPTS = {"fpga-model": {}, "cpu": {"repeats": 3, "warmup": 1}, "file": {"path": CSV}}
+# rtl: 8 lanes with the device's buffers and DMA (the build test_rtl_quantize shares); the device's
+# own 192/484-lane builds take minutes of Verilator each and are what bench/bench_rtl.py runs
+OPTS = {"fpga-model": {}, "cpu": {"repeats": 3, "warmup": 1}, "file": {"path": CSV},
+        "rtl": {"overrides": {"lanes": 8}}}
 
 
 @pytest.fixture(scope="module")
