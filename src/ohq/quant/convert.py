@@ -22,7 +22,7 @@ from ohq.quant._registry import get_observer
 from ohq.quant.calibrate import Stats, calibrate, check_calib
 from ohq.quant.dyadic import QParams
 from ohq.quant.fold import fold_bn
-from ohq.quant.graphops import LAYERS, Op, classify
+from ohq.quant.graphops import LAYERS, Op, classify, readers
 from ohq.quant.layers import QuantLayer
 from ohq.quant.observers import act_qparams
 from ohq.quant.qmodel import QuantModel
@@ -72,16 +72,9 @@ def _needs_samples(plan: Plan, specs: dict[str, QuantSpec | None]) -> bool:
 
 
 def _readers(node: fx.Node, ops: dict[fx.Node, Op], stats) -> list[fx.Node]:
-    """The nodes that consume `node`'s value, looking through ReLU, max-pool and shape ops."""
-    found, todo = [], list(node.users)
-    while todo:
-        u = todo.pop()
-        if ops[u].kind in _PASS:
-            if u in stats:  # size() and friends produce no tensor: not a reader
-                todo.extend(u.users)
-        else:
-            found.append(u)
-    return found
+    """The nodes that consume `node`'s value, looking through ReLU, max-pool and shape ops;
+    size() and friends produce no tensor (not in `stats`): not a reader."""
+    return readers(node, lambda u: ops[u].kind in _PASS, lambda u: u in stats)
 
 
 def _assign(gm, ops, stats: dict[fx.Node, Stats], specs, plan: Plan) -> dict[fx.Node, QParams | None]:

@@ -4,6 +4,8 @@
   input | output | layer | relu | maxpool | shape | lut | add | mul | cat | avgpool
 and raises OhqError for anything the integer engine cannot run exactly. `lut` nodes carry the
 float function, `avgpool` nodes the window-sum function (see qmodules.QAvgPool).
+`readers(node, is_pass)` finds who consumes a tensor, looking through pass-through nodes (the
+float graph in convert, the quantized one in sensitivity._swap: each says what passes).
 """
 
 from __future__ import annotations
@@ -40,6 +42,32 @@ class Op:
     tensors: list[fx.Node] = field(default_factory=list)  # tensor inputs, in order
     fn: Callable | None = None  # lut: the float function; avgpool: the float op
     extra: dict = field(default_factory=dict)
+
+
+def readers(node: fx.Node, is_pass: Callable[[fx.Node], bool],
+            is_value: Callable[[fx.Node], bool] | None = None) -> list[fx.Node]:
+    """Every node that consumes `node`'s value, in first-visit order, looking through the nodes
+    `is_pass` names (ReLU, max-pool, shape ops: they keep their input's quantizer). With
+    `is_value`, a pass node for which it is False (size(), dim(): no tensor) is neither a reader
+    nor looked through."""
+    found, todo, seen = [], list(node.users), set()
+    while todo:
+        u = todo.pop()
+        if u in seen:
+            continue
+        seen.add(u)
+        if not is_pass(u):
+            found.append(u)
+        elif is_value is None or is_value(u):
+            todo.extend(u.users)
+    return found
+
+
+def is_shape_call(node: fx.Node) -> bool:
+    """A call_function / call_method that only reshapes its input or reads its shape."""
+    if node.op == "call_function":
+        return node.target in _SHAPE_FUNCS
+    return node.op == "call_method" and node.target in _SHAPE_METHODS
 
 
 def classify(node: fx.Node, modules: dict[str, nn.Module], is_tensor: Callable[[object], bool]) -> Op:

@@ -25,7 +25,7 @@ import torch
 from torch import Tensor, fx, nn
 
 from ohq.quant.dyadic import QParams
-from ohq.quant.graphops import _SHAPE_FUNCS, _SHAPE_METHODS, _SHAPE_MODULES
+from ohq.quant.graphops import _SHAPE_MODULES, is_shape_call, readers
 from ohq.quant.layers import QuantLayer
 from ohq.quant.qmodules import QMaxPool, QOp, QRelu, fake
 
@@ -65,7 +65,7 @@ def plan_swap(gm: fx.GraphModule, layer8: QuantLayer, layer_b: QuantLayer, keep:
     modules = dict(gm.named_modules())
     node = next(n for n in gm.graph.nodes if n.op == "call_module" and n.target == layer8.name)
     producer = _producer(node.args[0], modules)
-    sole = producer is not None and _readers(producer, modules) == [node]
+    sole = producer is not None and readers(producer, lambda u: _is_pass(u, modules)) == [node]
     swap = Swap(layer8.name, {})
     src = layer8.src
     if sole and layer_b.inp != src:
@@ -82,11 +82,10 @@ def plan_swap(gm: fx.GraphModule, layer8: QuantLayer, layer_b: QuantLayer, keep:
 
 
 def _is_pass(node: fx.Node, modules: dict[str, nn.Module]) -> bool:
+    """Keeps its input's quantizer (size() included: its users are looked through too)."""
     if node.op == "call_module":
         return isinstance(modules[node.target], _PASS_MODULES)
-    if node.op == "call_function":
-        return node.target in _SHAPE_FUNCS
-    return node.op == "call_method" and node.target in _SHAPE_METHODS
+    return is_shape_call(node)
 
 
 def _producer(arg: object, modules: dict[str, nn.Module]) -> fx.Node | None:
@@ -97,21 +96,6 @@ def _producer(arg: object, modules: dict[str, nn.Module]) -> fx.Node | None:
     if isinstance(arg, fx.Node) and arg.op == "call_module" and isinstance(modules[arg.target], QOp | QuantLayer):
         return arg
     return None
-
-
-def _readers(node: fx.Node, modules: dict[str, nn.Module]) -> list[fx.Node]:
-    """Every node that consumes `node`'s value, looking through ReLU, max-pool and shape ops."""
-    found, todo, seen = [], list(node.users), set()
-    while todo:
-        u = todo.pop()
-        if u in seen:
-            continue
-        seen.add(u)
-        if _is_pass(u, modules):
-            todo.extend(u.users)
-        else:
-            found.append(u)
-    return found
 
 
 def _with_out(module: nn.Module, out: QParams) -> nn.Module:
