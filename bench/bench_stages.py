@@ -62,7 +62,19 @@ def section_pipeline(model: str = "resnet18", shape=(1, 3, 224, 224), ratio: flo
         os.environ.pop("OHQ_CACHE")
 
 
-def section_sensitivity(name: str = "mnist_resnet") -> None:
+SENSITIVITY_ROWS = {  # --rows: name -> (method, parameters besides calib)
+    "4-8": ("qmqe", {"candidate_bits": (4, 8)}),
+    "all": ("qmqe", {"candidate_bits": (2, 3, 4, 8), "measure": "all"}),
+    "lowest": ("qmqe", {"candidate_bits": (2, 3, 4, 8), "measure": "lowest"}),
+    "hessian": ("hessian", {}),
+}
+
+
+def section_sensitivity(name: str = "mnist_resnet", rows=tuple(SENSITIVITY_ROWS), save: str | None = None,
+                        against: str | None = None) -> None:
+    """`save`: every row's damage_ (npz); `against`: such a file (another build's) compared with these."""
+    import numpy as np
+
     from ohq.sensitivity import get_method
 
     print(f"\n## Sensitivity cost on {name} (N = 32 train samples), {torch.get_num_threads()} threads, {load()}\n")
@@ -82,19 +94,28 @@ def section_sensitivity(name: str = "mnist_resnet") -> None:
           f"goal 0.6 L = {0.6 * n_layers:.1f} passes\n")
     print("| method | seconds | CPU s | passes (wall) | passes (CPU) | passes (suffix nodes) |")
     print("|---|---|---|---|---|---|")
-    for method, kw in (("qmqe", {"candidate_bits": (4, 8), "calib": calib}),
-                       ("qmqe", {"candidate_bits": (2, 3, 4, 8), "calib": calib, "measure": "all"}),
-                       ("qmqe", {"candidate_bits": (2, 3, 4, 8), "calib": calib, "measure": "lowest"}),
-                       ("hessian", {})):
+    found = {}
+    for row in rows:
+        method, kw = SENSITIVITY_ROWS[row]
+        kw = {**kw, "calib": calib} if method == "qmqe" else kw
         cpu0 = cpu_seconds()
         est = get_method(method, **kw).fit(loaded.model, x)
         cpu = cpu_seconds() - cpu0
         equiv = getattr(est, "forward_equiv_", None)
+        found[row] = getattr(est, "damage_", est.scores_)
         label = method + (f" {kw['candidate_bits']}" if "candidate_bits" in kw else "")
         label += f" measure={kw['measure']}" if "measure" in kw else ""
         print(f"| {label} | {est.seconds_:.1f} | {cpu:.1f} | {est.seconds_ / one:.1f} | {cpu / one_cpu:.1f} | "
-              f"{'—' if equiv is None else f'{equiv:.1f}'} |")
+              f"{'—' if equiv is None else f'{equiv:.1f}'} |", flush=True)
     print(f"\n{load()}")
+    if save:
+        np.savez(save, **found)
+    if against:
+        other = np.load(against)
+        for row, values in found.items():
+            same = row in other and np.array_equal(other[row], values)
+            diff = float(np.abs(other[row] - values).max()) if row in other else float("nan")
+            print(f"{row}: {'identical to' if same else f'max |diff| {diff:.3g} against'} {against}")
 
 
 def section_distill(names=("mnist_resnet", "mnist_mobilenet_v2"), n_test: int = 2000) -> None:
@@ -167,6 +188,10 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--section", default="all", choices=("pipeline", "sensitivity", "distill", "observers", "override", "all"))
     parser.add_argument("--model", default="mnist_resnet", help="the sensitivity section's model")
+    parser.add_argument("--rows", default=",".join(SENSITIVITY_ROWS),
+                        help=f"the sensitivity section's rows, comma-separated, of {list(SENSITIVITY_ROWS)}")
+    parser.add_argument("--save", help="sensitivity: write every row's damage to this .npz")
+    parser.add_argument("--against", help="sensitivity: compare every row's damage with this .npz")
     args = parser.parse_args()
     if args.section in ("distill", "all"):
         section_distill()
@@ -175,7 +200,7 @@ def main() -> None:
     if args.section in ("observers", "all"):
         section_observers()
     if args.section in ("sensitivity", "all"):
-        section_sensitivity(args.model)
+        section_sensitivity(args.model, args.rows.split(","), args.save, args.against)
     if args.section in ("pipeline", "all"):
         section_pipeline()
 

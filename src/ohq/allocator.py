@@ -94,14 +94,16 @@ class BitAllocator:
         method = self.sensitivity if method is None else method
         if not isinstance(method, str):
             return method if getattr(method, "scores_", None) is not None else method.fit(model, x, y)
+        graph = getattr(self, "graph_", None)
+        names = None if graph is None else graph.names  # traced already: not again
         rep = self.reporter or Reporter()
         params.setdefault("callback", lambda done, total: rep.advance(done, total))
         if method in ("mqe", "hessian", "qmqe"):
             params.setdefault("seed", self.seed)
         if not get_method(method).measures_bits:
-            return get_method(method, **params).fit(model, x, y)
+            return get_method(method, **params).fit(model, x, y, layers=names)
         return fit_per_scheme(lambda bits, scheme: get_method(method, candidate_bits=bits, scheme=scheme, **params),
-                              self.candidate_configs, lambda m: m.fit(model, x, y))
+                              self.candidate_configs, lambda m: m.fit(model, x, y, layers=names))
 
     def solve(self, model: nn.Module, budget: Budget | list[Budget] | None = None,
               objective: Any = None) -> BitAllocator:

@@ -92,9 +92,13 @@ class Prepared:
     def plan(self, bits: dict[str, int] | int):
         return self.allocator.plan_for(bits)
 
-    def quantize(self, plan):
+    def quantize(self, plan, shared=None):
+        """`plan` PTQ-calibrated on `calib`; from `shared` (an `ohq.quant.Calibration`, e.g. the
+        sensitivity method's `calibration_`) where it calibrated this model on the same data."""
         from ohq.quant import quantize
 
+        if shared is not None and shared.serves(self.model, self.calib):
+            return shared.quantize(plan)  # no second float pass; W8A8: the method's own model
         return quantize(self.model, plan, self.calib)
 
     def top1(self, net: nn.Module) -> float | None:
@@ -165,8 +169,9 @@ def run_pipeline(req: Request | str | nn.Module, reporter: Reporter | None = Non
 
             codesign.solve(prep, method, cd, rep)
     with stage("quantize"):
-        qmodel = prep.quantize(alloc.plan_) if cd is None else codesign.quantize(prep, alloc.plan_, alloc.allocation_, cd)
-        int8 = prep.quantize(prep.plan(8))
+        shared = getattr(method, "calibration_", None)  # qmqe's calibration on prep.calib
+        qmodel = prep.quantize(alloc.plan_, shared) if cd is None else codesign.quantize(prep, alloc.plan_, alloc.allocation_, cd)
+        int8 = prep.quantize(prep.plan(8), shared)
     nets = [("fp32", prep.model), ("int8", int8), ("mixed", qmodel)]
     if req.finetune is not None:
         from ohq.train import finetune

@@ -29,7 +29,7 @@ from ohq.quant.configs import (
     parse_candidates,
     plan_from,
 )
-from ohq.quant.convert import quantize
+from ohq.quant.convert import Calibration, quantize
 from ohq.quant.fold import fold_bn
 from ohq.quant.qmodel import IntegerEngine, QuantModel
 from ohq.quant.resource import Resource
@@ -56,6 +56,7 @@ __all__ = [
     "config_for",
     "handler_for",
     "parse_candidates",
+    "Calibration",
     "IntegerEngine",
     "Plan",
     "QuantModel",

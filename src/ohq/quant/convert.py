@@ -14,6 +14,9 @@ A layer whose a_bits differ from its input tensor's requantizes it (a dyadic int
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from copy import deepcopy
+
 import torch
 from torch import Tensor, fx, nn
 
@@ -38,31 +41,113 @@ def quantize(model: nn.Module, plan: Plan, calib: Tensor, *, input_shape: tuple[
 
     `input_shape` is only checked against `calib` (the model input is whatever `calib` is).
     """
-    if not isinstance(plan, Plan):
-        raise OhqError(f"plan must be an ohq.quant.Plan, got {type(plan).__name__}")
+    _check_plan(plan)
     calib = check_calib(calib)
     if input_shape is not None and tuple(calib.shape[1:]) != tuple(input_shape[1:]):
         raise OhqError(f"calibration data has sample shape {tuple(calib.shape[1:])}, "
                        f"the model expects {tuple(input_shape[1:])}")
-    gm = fold_bn(model)
-    modules = dict(gm.named_modules())
-    layer_nodes = [n for n in gm.graph.nodes if n.op == "call_module" and isinstance(modules[n.target], LAYERS)]
-    names = [n.target for n in layer_nodes]
-    if len(set(names)) != len(names):
-        raise OhqError("a conv/linear module is called more than once; ohq needs one call per layer")
-    specs = plan.resolve(names)
-    for name in names:
-        for pname, p in modules[name].named_parameters():
-            check_finite(p, f"layer {name!r} {pname}")
-    stats = calibrate(gm, calib, _needs_samples(plan, specs))
+    return Calibration(model, calib, [plan])._build(plan, copy=False)
 
+
+class Calibration:
+    """One BN fold and one float calibration pass of `model` on `calib`, shared by every plan
+    quantized from it: the ranges of each bit-width come from the same statistics.
+
+    `quantize(plan)` is `quantize(model, plan, calib)` bit for bit, without re-tracing or
+    re-running the float model (the same QuantModel for an equal plan: do not modify it).
+    `layers(plan)` builds only that model's QuantLayers, each with its input quantizers
+    (`src`, `inp`) but no output quantizer (`out` None): what a substitution needs
+    (ohq.sensitivity._swap), without the other tensors' ranges. `plans`: those to be built, so
+    that the pass keeps the value samples their observers need (a later plan that needs them and
+    finds none re-runs it).
+    """
+
+    def __init__(self, model: nn.Module, calib: Tensor, plans: Sequence[Plan] = ()) -> None:
+        for plan in plans:
+            _check_plan(plan)
+        self.model, self.source = model, calib
+        self.calib = check_calib(calib)
+        self.gm = gm = fold_bn(model)
+        self.modules = modules = dict(gm.named_modules())
+        self.layer_nodes = [n for n in gm.graph.nodes if n.op == "call_module" and isinstance(modules[n.target], LAYERS)]
+        self.names = names = [n.target for n in self.layer_nodes]
+        if len(set(names)) != len(names):
+            raise OhqError("a conv/linear module is called more than once; ohq needs one call per layer")
+        samples = any([_needs_samples(plan, plan.resolve(names)) for plan in plans])
+        for name in names:
+            for pname, p in modules[name].named_parameters():
+                check_finite(p, f"layer {name!r} {pname}")
+        self.samples = samples
+        self.stats = calibrate(gm, self.calib, samples)
+        self._built: list[tuple[Plan, QuantModel]] = []
+
+    def serves(self, model: nn.Module, calib: Tensor) -> bool:
+        """Whether this is the calibration of `model` on `calib` (the same objects)."""
+        return model is self.model and calib is self.source
+
+    def quantize(self, plan: Plan) -> QuantModel:
+        """The QuantModel of `plan` (built once per distinct plan)."""
+        _check_plan(plan)
+        for done, qm in self._built:
+            if done == plan:
+                return qm
+        qm = self._build(plan, copy=True)
+        self._built.append((plan, qm))
+        return qm
+
+    def layers(self, plan: Plan) -> dict[str, QuantLayer]:
+        """`quantize(plan).layers` with their input quantizers only (`out` None); see the class."""
+        _check_plan(plan)
+        specs = plan.resolve(self.names)
+        stats = self._stats(plan, specs)
+        ops = _classify(self.gm, self.modules, stats)
+        wanted = {_root(ops[n].tensors[0], ops) for n in self.layer_nodes}
+        params = _assign(self.gm, ops, stats, specs, plan, wanted)
+        out = {}
+        for node in self.layer_nodes:
+            src, inp = _layer_input(node, ops, stats, specs, params)
+            out[node.target] = QuantLayer(node.target, self.modules[node.target], specs[node.target], src, inp, None)
+        return out
+
+    def _stats(self, plan: Plan, specs: dict[str, QuantSpec | None]) -> dict[fx.Node, Stats]:
+        if not self.samples and _needs_samples(plan, specs):
+            self.samples, self.stats = True, calibrate(self.gm, self.calib, True)
+        return self.stats
+
+    def _build(self, plan: Plan, copy: bool) -> QuantModel:
+        """The QuantModel of `plan`; `copy=False` rewrites this calibration's own graph (no
+        other plan can be built from it afterwards)."""
+        specs = plan.resolve(self.names)
+        stats = self._stats(plan, specs)
+        gm, modules = self.gm, self.modules
+        if copy:  # _rewrite mutates the graph: a copy, with the statistics moved to its nodes
+            gm = deepcopy(self.gm)
+            modules = dict(gm.named_modules())
+            new = dict(zip(self.gm.graph.nodes, gm.graph.nodes, strict=True))
+            stats = {new[n]: s for n, s in stats.items()}
+        ops = _classify(gm, modules, stats)
+        params = _assign(gm, ops, stats, specs, plan)
+        _rewrite(gm, ops, stats, specs, params, modules)
+        return QuantModel(gm, plan, specs)
+
+
+def _check_plan(plan: object) -> None:
+    if not isinstance(plan, Plan):
+        raise OhqError(f"plan must be an ohq.quant.Plan, got {type(plan).__name__}")
+
+
+def _classify(gm: fx.GraphModule, modules: dict[str, nn.Module], stats) -> dict[fx.Node, Op]:
     def is_tensor(n: object) -> bool:
         return isinstance(n, fx.Node) and n in stats
 
-    ops = {n: classify(n, modules, is_tensor) for n in gm.graph.nodes if n.op not in ("get_attr",)}
-    params = _assign(gm, ops, stats, specs, plan)
-    _rewrite(gm, ops, stats, specs, params, modules)
-    return QuantModel(gm, plan, specs)
+    return {n: classify(n, modules, is_tensor) for n in gm.graph.nodes if n.op not in ("get_attr",)}
+
+
+def _root(node: object, ops: dict[fx.Node, Op]) -> object:
+    """The node whose quantizer `node` carries (looking back through ReLU, max-pool, shape ops)."""
+    while isinstance(node, fx.Node) and ops[node].kind in _PASS and ops[node].tensors:
+        node = ops[node].tensors[0]
+    return node
 
 
 def _needs_samples(plan: Plan, specs: dict[str, QuantSpec | None]) -> bool:
@@ -77,7 +162,9 @@ def _readers(node: fx.Node, ops: dict[fx.Node, Op], stats) -> list[fx.Node]:
     return readers(node, lambda u: ops[u].kind in _PASS, lambda u: u in stats)
 
 
-def _assign(gm, ops, stats: dict[fx.Node, Stats], specs, plan: Plan) -> dict[fx.Node, QParams | None]:
+def _assign(gm, ops, stats: dict[fx.Node, Stats], specs, plan: Plan,
+            wanted: set | None = None) -> dict[fx.Node, QParams | None]:
+    """Each tensor's quantizer (`wanted`: only those nodes' and what passes them on)."""
     default_obs = (plan.default or QuantSpec()).a_observer  # spec.py owns the default ("auto")
     params: dict[fx.Node, QParams | None] = {}
     for node in gm.graph.nodes:
@@ -86,6 +173,8 @@ def _assign(gm, ops, stats: dict[fx.Node, Stats], specs, plan: Plan) -> dict[fx.
             continue
         if op.kind in _PASS:
             params[node] = params.get(op.tensors[0]) if op.tensors else None
+            continue
+        if wanted is not None and node not in wanted:
             continue
         readers = _readers(node, ops, stats)
         kinds = {ops[r].kind for r in readers}

@@ -129,9 +129,7 @@ class MSE(Observer):
             scale, zero = act_qparams(lo * ratio, hi * ratio, bits)
             np.divide(a, scale, out=buf)
             np.round(buf, out=buf)  # half to even, as torch.round
-            buf += zero
-            np.clip(buf, 0, qmax, out=buf)
-            buf -= zero
+            np.clip(buf, -zero, qmax - zero, out=buf)  # = clip(q + zero, 0, qmax) - zero: small integers, exact
             buf *= scale
             buf -= a
             err = float(np.dot(buf, buf)) / max(buf.size, 1)

@@ -10,10 +10,11 @@ Against the W8A8 model that plan changes two things (ohq.quant.convert):
   would round twice. A tensor with other readers stays at 8 bits and layer i requantizes it.
 
 Every other quantizer is calibrated on the same float statistics and does not change. The b-bit
-quantizers come from the model quantized once to W_b A_b (`qm_b`): there the same tensor, read
-by the same layers, gets the same b-bit range. So a `Swap` is: the producer re-run with its
-output at b bits (only in the sole-reader case), layer i as `qm_b`'s QuantLayer rewired to the
-W8A8 neighbours, and the suffix re-run from the producer's node.
+quantizers are those of the model quantized to W_b A_b (`Calibration.layers`, its QuantLayers
+with their input quantizers): there the same tensor, read by the same layers, gets the same b-bit
+range. So a `Swap` is: the producer re-run with its output at b bits (only in the sole-reader
+case), layer i as that b-bit QuantLayer rewired to the W8A8 neighbours, and the suffix re-run
+from the producer's node.
 """
 
 from __future__ import annotations

@@ -55,8 +55,12 @@ class SensitivityMethod:
     scores_: np.ndarray
     seconds_: float
 
-    def fit(self, model: nn.Module, x: Tensor, y: Tensor | None = None) -> SensitivityMethod:
-        """Score every quantizable layer of `model` on inputs `x` (labels `y` where a method uses them)."""
+    def fit(self, model: nn.Module, x: Tensor, y: Tensor | None = None, *,
+            layers: Sequence[str] | None = None) -> SensitivityMethod:
+        """Score every quantizable layer of `model` on inputs `x` (labels `y` where a method uses them).
+
+        `layers`: the quantizable layers in execution order where the caller has traced the model
+        already (`ohq.graph.layer_graph(...).names`; the pipeline does), so it is not traced again."""
         x = check_inputs(x)
         if y is not None and len(y) != len(x):
             raise OhqError(f"{len(x)} inputs but {len(y)} labels")
@@ -64,7 +68,9 @@ class SensitivityMethod:
         model.eval()
         start = time.perf_counter()
         try:
-            names = quantizable_layers(model, x)
+            names = quantizable_layers(model, x) if layers is None else list(layers)
+            if not names:
+                raise OhqError("the model has no quantizable layer (Conv2d or Linear)")
             scores = np.asarray(self._scores(model, names, x, y), dtype=np.float64)
         finally:
             model.train(was_training)

@@ -13,9 +13,12 @@ path (bias on the accumulator grid, dyadic requantization); see `_swap.py`. Then
 
 and `flips_[i, b]` is the share of samples whose top-1 class changes. Fixed-point candidates at or
 above the model's `bits` cost nothing by construction (damage 0); other schemes are measured at
-every bit-width. One extra quantization per measured candidate gives the b-bit weights and
-input ranges. They are calibrated on `calib` when given (the pipeline passes its PTQ calibration
-set, so each perturbation is the one its plan will build), otherwise on the scored samples.
+every bit-width. Each measured candidate's b-bit weights and layer input ranges are those of
+the model quantized to W_b A_b; one BN fold and one float calibration pass serve the 8-bit model
+and every candidate (`ohq.quant.Calibration`: the ranges of each bit-width from the same
+statistics, bit for bit what a separate quantization gives). They are calibrated on `calib` when
+given (the pipeline passes its PTQ calibration set, so each perturbation is the one its plan will
+build, and it builds its plans from the same `calibration_`), otherwise on the scored samples.
 
 `measure="lowest"` (default) re-runs the suffix for the lowest candidate only and derives the others
 from layer i's output error energy at each bit-width (`ohq.sensitivity._candidates`): about L/2
@@ -52,7 +55,9 @@ class QuantMQE(SensitivityMethod):
 
     Learned: `damage_` (layers × `candidate_bits`), `flips_` (same shape, top-1 changes on the
     samples), `scores_` (damage at the lowest candidate), `forward_equiv_` (graph nodes evaluated:
-    suffixes re-run and derived candidates' layers, in full forward passes of the 8-bit model).
+    suffixes re-run and derived candidates' layers, in full forward passes of the 8-bit model),
+    `calibration_` (the `ohq.quant.Calibration` its quantizations came from: the pipeline builds
+    its own plans from it when it calibrated on the same data).
     """
 
     measures_bits = True
@@ -86,7 +91,7 @@ class QuantMQE(SensitivityMethod):
         self.callback = callback
 
     def _scores(self, model: nn.Module, names: list[str], x: Tensor, y: Tensor | None) -> np.ndarray:
-        from ohq.quant import Plan, QuantSpec, quantize
+        from ohq.quant import Calibration, Plan, QuantSpec
 
         check_positive_int(bits=self.bits, n_masks=self.n_masks, batch_size=self.batch_size)
         if not 0.0 < self.alpha <= 1.0:
@@ -99,14 +104,17 @@ class QuantMQE(SensitivityMethod):
             raise OhqError("qmqe needs at least one candidate bit-width")
         low = [b for b in self.candidate_bits if self._measured(b)]
         self._rerun = _candidates.measured_set(low, self.measure)  # suffix re-runs; the rest derived
-        calib = x if self.calib is None else self.calib
-        qm = quantize(model, Plan(default=QuantSpec(self.bits, self.bits)), calib)
+        plan8 = Plan(default=QuantSpec(self.bits, self.bits))
+        low_plans = {b: Plan(QuantSpec(b, b if self.activations else self.bits, self.scheme)) for b in low}
+        # one fold and one float pass serve every plan (ranges per bit-width from the same statistics)
+        self.calibration_ = shared = Calibration(model, x if self.calib is None else self.calib,
+                                                 [plan8, *low_plans.values()])
+        qm = shared.quantize(plan8)
         qm.eval()
-        a_bits = {b: b if self.activations else self.bits for b in low}
-        low_models = {b: quantize(model, Plan(QuantSpec(b, a_bits[b], self.scheme)), calib) for b in low}
+        low_layers = {b: shared.layers(plan) for b, plan in low_plans.items()}  # layer i's b-bit form
         self._runner = runner = SuffixRunner(graph_module(qm))
         masks = 1 if self.alpha == 1.0 else self.n_masks
-        self._swaps = [[(b, k, self._swap(qm, low_models[b], name, i, k)) for b in low for k in range(masks)]
+        self._swaps = [[(b, k, self._swap(qm, low_layers[b][name], name, i, k)) for b in low for k in range(masks)]
                        for i, name in enumerate(names)]
         self._names = names
         kl = np.zeros((len(names), len(self.candidate_bits)))
@@ -158,8 +166,8 @@ class QuantMQE(SensitivityMethod):
             lost[i, col] += float(ok.sum()) / masks
         return lost / len(x)  # candidates at or above `bits` are never swapped: 0
 
-    def _swap(self, qm, qm_b, name: str, index: int, k: int) -> Swap:
-        """Layer `name` at qm_b's bits inside qm, as the single-layer plan builds it (`_swap.py`)."""
+    def _swap(self, qm, layer_b, name: str, index: int, k: int) -> Swap:
+        """Layer `name` at `layer_b`'s bits inside qm, as the single-layer plan builds it (`_swap.py`)."""
         keep = None
         if self.alpha < 1.0:
             numel = qm.layers[name].codes.numel()
@@ -168,7 +176,7 @@ class QuantMQE(SensitivityMethod):
             keep = torch.ones(numel, dtype=torch.bool)
             keep[torch.randperm(numel, generator=gen)[: round(self.alpha * numel)]] = False
             keep = keep.reshape(qm.layers[name].codes.shape)
-        return plan_swap(graph_module(qm), qm.layers[name], qm_b.layers[name], keep)
+        return plan_swap(graph_module(qm), qm.layers[name], layer_b, keep)
 
     def _measured(self, b: int) -> bool:
         """False where the candidate is the reference itself (fixed point at ≥ `bits`: damage 0)."""
