@@ -70,3 +70,14 @@ def test_unknown_measure_is_one_clear_error(fits):
     assert measured_set([2, 3, 4], "lowest") == (2,) and measured_set([], "lowest") == ()
     with pytest.raises(OhqError, match="measure must be one of"):
         QuantMQE(measure="some").fit(model, x)
+
+
+def test_one_calibration_serves_the_8_bit_model_and_the_pipeline(fits):
+    model, x, by = fits
+    est = by["lowest"]
+    shared = est.calibration_  # one fold and float pass for the W8A8 model and every candidate
+    assert shared.serves(model, shared.source) and not shared.serves(model, x.clone())
+    w8a8 = shared.quantize(Plan(QuantSpec(8, 8)))  # what the pipeline asks for its int8 reference
+    assert w8a8.graph_module is est._runner.gm  # qmqe's own model, not a second quantization
+    again = QuantMQE(candidate_bits=BITS).fit(model, x, layers=est.layer_names_)  # no re-trace
+    assert np.array_equal(again.damage_, est.damage_)
