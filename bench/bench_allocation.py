@@ -25,7 +25,7 @@ from ohq.search import largest_first, random_allocation
 BIT_SETS = ((2, 3, 4, 8), (4, 8))
 ILP = (  # label, sensitivity method, objective, parameters
     ("default: qmqe damage", "qmqe", "min-sensitivity", {}),
-    ("qmqe damage, KL score", "qmqe", "min-sensitivity", {"score": "kl"}),
+    ("qmqe damage, Jensen–Shannon score", "qmqe", "min-sensitivity", {"score": "js"}),
     ("mqe damage", "mqe", "min-sensitivity", {}),
     ("layerwise damage", "layerwise", "min-sensitivity", {}),
     ("hessian damage", "hessian", "min-sensitivity", {}),
