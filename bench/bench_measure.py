@@ -7,7 +7,8 @@
               the exact ones (Spearman over layers; median |log10(derived / exact)|).
   allocation  top-1 of the min-sensitivity ILP's mixed plan at equal size with each form's damage,
               bits {2,3,4,8}, r = 0.25 / 0.5 / 0.75 (the calls bench_allocation.py makes), with
-              (size used / budget) and the layers per bit-width.
+              (size used / budget) and the layers per bit-width; `--forms`, `--scores` (qmqe's
+              per-sample score: kl, js, rkl, top1) choose the rows.
 
 Run: PYTHONPATH=src python bench/bench_measure.py --cache truth.json [--section rank|allocation|all]
      [--models digits_cnn,mnist_cnn,nobn_cnn,mnist_resnet] [--alloc-models mnist_resnet,nobn_cnn]
@@ -70,7 +71,8 @@ def section_rank(models: list[str], cache: dict, n_test: int) -> None:
         print(f"| {name} | truth even vs odd | | | {halves[0]:+.2f} | {halves[1]:+.2f} | | |", flush=True)
 
 
-def section_allocation(models: list[str], ratios, n_test: int, samples: int) -> None:
+def section_allocation(models: list[str], ratios, n_test: int, samples: int, forms=FORMS,
+                       scores=("kl",)) -> None:
     from ohq.compare import _mixed
     from ohq.data.datasets import LabeledData
     from ohq.pipeline import Request, prepare
@@ -84,8 +86,8 @@ def section_allocation(models: list[str], ratios, n_test: int, samples: int) -> 
         prep = prepare(Request(model, data="mnist", bits=BITS, size_ratio=ratios[0], samples=samples))
         t = prep.test
         prep.test = LabeledData(t.x[:n_test], t.y[:n_test], t.name, t.split, t.num_classes)
-        for form in FORMS:
-            est = prep.sensitivity("qmqe", measure=form)
+        for form, score in ((f, s) for f in forms for s in scores):
+            est = prep.sensitivity("qmqe", measure=form, score=score)
             cells = []
             for r in ratios:
                 budgets = prep.budgets(r)
@@ -94,7 +96,7 @@ def section_allocation(models: list[str], ratios, n_test: int, samples: int) -> 
                 use = Counter(alloc.bits.values())
                 mix = " ".join(f"{b}:{use[b]}" for b in sorted(use))
                 cells.append(f"{100 * row.top1:.2f} ({row.size_mib / budgets['size_mib']:.3f}; {mix})")
-            print(f"| {name} | {form} | " + " | ".join(cells) +
+            print(f"| {name} | {form}, {score} | " + " | ".join(cells) +
                   f" | {est.seconds_:.1f} | {est.forward_equiv_:.1f} |", flush=True)
 
 
@@ -107,6 +109,8 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, help="bench_damage.py's truth file (rank section)")
     parser.add_argument("--test", type=int, default=2000)
     parser.add_argument("--samples", type=int, default=32)
+    parser.add_argument("--forms", default=",".join(FORMS), help="allocation: qmqe measure forms")
+    parser.add_argument("--scores", default="kl", help="allocation: qmqe per-sample scores, e.g. kl,js")
     args = parser.parse_args()
     torch.set_num_threads(1)
     if args.section in ("rank", "all"):
@@ -114,7 +118,8 @@ def main() -> None:
         section_rank(args.models.split(","), cache, args.test)
     if args.section in ("allocation", "all"):
         ratios = tuple(float(r) for r in args.ratios.split(","))
-        section_allocation(args.alloc_models.split(","), ratios, args.test, args.samples)
+        section_allocation(args.alloc_models.split(","), ratios, args.test, args.samples,
+                           tuple(args.forms.split(",")), tuple(args.scores.split(",")))
 
 
 if __name__ == "__main__":

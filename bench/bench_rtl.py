@@ -8,7 +8,8 @@
    per-step relative error of the analytical model (fpga-model) against the RTL counters;
 3. (--synth) yosys synth_xilinx of the 8-lane tree per configuration vs the old formulas;
    (--synth-engine) the whole 8-lane engine (ENGINE) vs the old formulas, and its JSON row for
-   src/ohq/hw/rtl/resources.json;
+   src/ohq/hw/rtl/resources.json; (--device-data) the latest engine and tree rows of it written
+   into the device's data file (`synthesis` block) and its `synthesized` constants re-derived;
 4. (--referee) the referee: distinct layers of the shipped models and sampled layers of
    ResNet-18/50, MobileNetV2/V3-Large at 224 through the RTL at INT8 and INT4 (192 lanes); the
    non-compute constants fitted on TRAIN and the per-step error on the held-out networks; the
@@ -266,12 +267,45 @@ def paper_and_spread(device: str, band_fit: dict, near: list[dict]) -> None:
                                         for x in unc.RATIO_NETS))
 
 
+def device_data(device: str) -> None:
+    """Store the latest recorded whole-engine and 8-lane W8A8 tree runs of the device's family in
+    its data file and re-derive the constants they source (ohq.hw.synthesized)."""
+    from pathlib import Path
+
+    import ohq.hw
+    from ohq.hw.rtl.synth import FAMILY, recorded
+    from ohq.hw.synthesized import derive
+
+    dev = get_device(device)
+    fam = FAMILY[dev.family]
+    eng = [r for r in recorded("ohq_engine") if r["family"] == fam][-1]
+    tree = [r for r in recorded("ohq_tree") if r["family"] == fam and r["lanes"] == eng["lanes"]
+            and (r["scheme"], r["w_bits"], r["a_bits"]) == ("uniform", 8, 8)][-1]
+    tool, _, _ = eng["source"].partition("; ")
+    block = {"tool": tool}
+    for name, r in (("engine", eng), ("tree", tree)):
+        block[name] = {k: r[k] for k in ("unit", "lanes", "lut", "ff", "dsp", "ramb18")}
+        block[name]["command"] = r["source"].partition("; ")[2]
+    path = Path(ohq.hw.__file__).parent / "devices" / f"{dev.part}.json"
+    doc = json.loads(path.read_text())
+    doc["synthesis"] = block
+    for k, v in derive(replace(dev, synthesis=block)).items():
+        doc["constants"][k] = {
+            "value": v, "unit": "LUT6", "kind": "synthesized",
+            "source": f"yosys synth_xilinx -family {fam} (this file's synthesis block): the "
+                      f"{eng['lanes']}-lane ohq_engine's {eng['lut']:,} LUT less its ohq_tree's "
+                      f"{tree['lut']:,}: DMA, Img2Col, buffer logic, post-processing unit, control"}
+        print(f"{dev.part}: {k} = {v:,}")
+    path.write_text(json.dumps(doc, indent=1) + "\n")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--device", default="xc7z020")
     ap.add_argument("--models", default="digits_cnn,mnist_cnn,mnist_resnet,mnist_mobilenet_v2")
     ap.add_argument("--synth", action="store_true")
     ap.add_argument("--synth-engine", action="store_true", help="the whole engine (~10 CPU-min)")
+    ap.add_argument("--device-data", action="store_true", help="write the yosys rows into the device data")
     ap.add_argument("--skip-bitexact", action="store_true")
     ap.add_argument("--skip-probe", action="store_true")
     ap.add_argument("--referee", action="store_true")
@@ -284,6 +318,8 @@ def main() -> None:
         synth_trees()
     if args.synth_engine:
         synth_engine(args.device)
+    if args.device_data:
+        device_data(args.device)
     if args.referee:
         paper_and_spread(args.device, *referee_heldout(args.device))
 

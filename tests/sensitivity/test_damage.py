@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -46,6 +48,16 @@ def test_qmqe_equals_the_score_of_the_real_mixed_plan(score, small):
         real = float(SCORES[score](ref, mixed).mean())
         assert est.damage_[i, 0] == pytest.approx(real, rel=0.3, abs=1e-4)
     assert (est.damage_[:, 1] == 0).all()
+
+
+def test_jensen_shannon_score_is_symmetric_and_bounded_by_ln2():
+    torch.manual_seed(0)
+    a, b = 4 * torch.randn(6, 10), 4 * torch.randn(6, 10)
+    js = SCORES["js"]
+    assert torch.allclose(js(a, b), js(b, a)) and (js(a, b) > 0).all()
+    assert (js(a, b) <= math.log(2)).all() and float(js(a, a).abs().max()) < 1e-12
+    apart = js(torch.tensor([[60.0, 0.0]]), torch.tensor([[0.0, 60.0]]))  # disjoint: JS → ln 2
+    assert float(apart) == pytest.approx(math.log(2), rel=1e-9)
 
 
 def test_qmqe_measured_drop_is_the_top1_change_of_the_same_sweep(small):

@@ -34,7 +34,9 @@ def test_qat_json_reports_fp32_ptq_qat_and_writes_three_files(tmp_path):
     proc = run_cli(*QAT, "--bits", "2/4", "--epochs", "1", "--lr", "1e-3", "--train-limit", "640",
                    "--out", str(out), "--json")
     doc = json.loads(proc.stdout)
-    assert set(doc) == {"top1_fp32", "top1_ptq", "top1_qat", "epochs", "seconds", "plan"}
+    assert set(doc) == {"top1_fp32", "top1_ptq", "top1_qat", "top1_qat_val", "epochs", "seconds", "plan"}
+    assert abs(doc["top1_qat_val"] - doc["top1_qat"]) < 0.05  # the held-out validation split
+    assert json.loads(out.with_suffix(".json").read_text())["top1_qat_val"] == doc["top1_qat_val"]
     assert doc["top1_fp32"] > 0.95 and doc["top1_qat"] > doc["top1_ptq"]
     assert doc["plan"]["default"]["w_bits"] == 2
     card = json.loads(out.with_suffix(".json").read_text())

@@ -84,7 +84,8 @@ def run_qat(model: str, data: str, *, epochs: float, seed: int, lr: float, batch
     if not main:
         return {}
     acc = _top1(qmodel, test)
-    doc = {"top1_fp32": fp32, "top1_ptq": ptq, "top1_qat": acc, "epochs": epochs,
+    val = _top1(qmodel, load_dataset(data, "val", norm))  # choose recipes here, not on the test split
+    doc = {"top1_fp32": fp32, "top1_ptq": ptq, "top1_qat": acc, "top1_qat_val": val, "epochs": epochs,
            "seconds": round(seconds, 1), "plan": plan.to_dict()}
     write_atomic(out_path, lambda p: torch.save(qmodel.qat_state_, p))
     write_atomic(plan_path, lambda p: plan.save_json(p))
@@ -92,7 +93,7 @@ def run_qat(model: str, data: str, *, epochs: float, seed: int, lr: float, batch
         "model": model, "data": data, "qat": True, "method": method, "progressive": stages,
         "from_scratch": from_scratch, "bn_steps": bn_steps, "epochs": epochs, "seed": seed, "lr": lr, "warmup": warmup,
         "batch_size": batch_size, "train_samples": len(train), "processes": ddp.world_size(), **{k: doc[k] for k in
-        ("top1_fp32", "top1_ptq", "top1_qat", "seconds")}, "size_mib": qmodel.size_mib(),
+        ("top1_fp32", "top1_ptq", "top1_qat", "top1_qat_val", "seconds")}, "size_mib": qmodel.size_mib(),
         "test_samples": len(test), "torch": torch.__version__, "command": command,
     })
     Path(ckpt).unlink(missing_ok=True)  # the run finished: its outputs replace the checkpoint

@@ -1,9 +1,11 @@
 """FPGA device profiles: one JSON data file per part under `hw/devices/`, every constant sourced.
 
 Each number in a data file is `{"value": ..., "unit": ..., "kind": ..., "source": ...}` where
-`kind` is `datasheet` (vendor documentation), `measured` (read on a real board), or `assumed`
-(an engineering estimate; `"calibrated": true` marks the few fitted against the OHQ paper's
-INT8 latencies, the OHQ paper Table 1). `docs/hardware.md` explains each calibrated value.
+`kind` is `datasheet` (vendor documentation), `measured` (read on a real board), `synthesized`
+(derived from yosys counts of the RTL engine: the file's `synthesis` block holds the figures, the
+yosys version and command, `ohq.hw.synthesized` the derivation), or `assumed` (an engineering
+estimate; `"calibrated": true` marks the few fitted against the OHQ paper's INT8 latencies, the
+OHQ paper Table 1). `docs/hardware.md` explains each calibrated value.
 
 >>> d = get_device("xc7z020")
 >>> d.part, d.dsp, d.bram36
@@ -20,7 +22,7 @@ from typing import Any
 
 from ohq.errors import DeviceError, OhqError
 
-KINDS = ("datasheet", "measured", "assumed")
+KINDS = ("datasheet", "measured", "synthesized", "assumed")
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,7 @@ class Device:
     e_dram_pj_per_byte: float  # DDR access incl. PHY and controller
     static_power_w: float  # PL static power
     sources: dict[str, dict[str, Any]] = field(default_factory=dict, compare=False, repr=False)
+    synthesis: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def clock_hz(self) -> float:
@@ -96,13 +99,14 @@ class Device:
 
 _DEVICE_FILES = ("xc7z020clg400-1", "xc7z045ffg900-2", "xczu9eg-ffvb1156-2-e")
 _SCALAR_FIELDS = tuple(
-    f.name for f in fields(Device) if f.name not in ("part", "aliases", "board", "family", "sources")
+    f.name for f in fields(Device)
+    if f.name not in ("part", "aliases", "board", "family", "sources", "synthesis")
 )
 
 
 def _parse(doc: dict, origin: str) -> Device:
     head = {"part", "aliases", "board", "family", "constants"}
-    unknown = set(doc) - head
+    unknown = set(doc) - head - {"synthesis"}
     if unknown or not head <= set(doc):
         raise OhqError(f"{origin}: keys must be {sorted(head)}, got {sorted(doc)}")
     consts = doc["constants"]
@@ -120,7 +124,7 @@ def _parse(doc: dict, origin: str) -> Device:
         values[key] = entry["value"]
     return Device(
         part=doc["part"], aliases=tuple(doc["aliases"]), board=doc["board"], family=doc["family"],
-        sources=consts, **values,
+        sources=consts, synthesis=doc.get("synthesis", {}), **values,
     )
 
 

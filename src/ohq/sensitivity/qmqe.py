@@ -27,6 +27,7 @@ W8A8 passes whatever the candidates; `measure="all"` re-runs every candidate (th
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -211,7 +212,19 @@ def reverse_kl(ref: Tensor, out: Tensor) -> Tensor:
     return kl_per_sample(out, ref)
 
 
-SCORES = {"kl": kl_per_sample, "top1": top1_loss, "rkl": reverse_kl}  # what damage_ averages
+def jensen_shannon(ref: Tensor, out: Tensor) -> Tensor:
+    """Per sample: JS(softmax(ref), softmax(out)), KL of each to their mean, halved (≤ ln 2). Symmetric
+    and bounded: one sample whose logits a layer flattens or rescales weighs at most ln 2, not the
+    unbounded forward KL that ranked the mlp fixture's 2-bit logits layer first (docs/sensitivity.md)."""
+    log_p = torch.log_softmax(ref.double().flatten(1), dim=1)
+    log_q = torch.log_softmax(out.double().flatten(1), dim=1)
+    log_m = torch.logaddexp(log_p, log_q) - math.log(2.0)
+    kl_pm = (log_p.exp() * (log_p - log_m)).sum(dim=1)
+    kl_qm = (log_q.exp() * (log_q - log_m)).sum(dim=1)
+    return (0.5 * (kl_pm + kl_qm)).clamp_min(0.0)
+
+
+SCORES = {"kl": kl_per_sample, "top1": top1_loss, "rkl": reverse_kl, "js": jensen_shannon}  # what damage_ averages
 
 
 def _check_finite(out: Tensor, what: str) -> None:

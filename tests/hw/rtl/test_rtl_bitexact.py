@@ -2,12 +2,14 @@
 
 import math
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
 
 from ohq.hw.rtl import RtlConfig, RtlMapError, run_layer
 from ohq.hw.rtl.engine import RtlEngine
+from ohq.hw.rtl.job import LayerJob, pack
 from ohq.quant import Plan, QuantSpec, quantize
 from ohq.quant.dyadic import quantize_float
 
@@ -72,3 +74,14 @@ def test_layer_that_cannot_map_names_the_buffer():
         run_layer(ql, q, RtlConfig(**(SMALL | {"kmax": 16})))
     with pytest.raises(RtlMapError, match="feature-buffer"):
         run_layer(ql, q, RtlConfig(**(SMALL | {"fmax": 32})))
+
+
+def test_multiplier_beyond_33_bits_does_not_map():
+    """The post-process lanes multiply in 32 x 33 bits; a wider dyadic m is refused, not wrapped."""
+    ones = np.ones(2, np.int64)
+    job = LayerJob(np.zeros((1, 3, 3), np.int64), np.zeros((2, 1, 1, 1), np.int64), ones << 32,
+                   0 * ones, 0 * ones, 8, 0, 0, 255, 8, False)
+    with pytest.raises(RtlMapError, match="33-bit multipliers"):
+        pack(job, RtlConfig(**SMALL))
+    job.m = ones << 31  # the largest m ohq.quant.dyadic gives
+    pack(job, RtlConfig(**SMALL))

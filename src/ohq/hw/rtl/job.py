@@ -28,6 +28,7 @@ CFG = ("cin_g", "in_h", "in_w", "cout_g", "groups", "kh", "kw", "stride", "pad",
        "v_two", "v_lut", "v_abits", "v_bbits", "v_obits", "v_shift", "v_lo", "v_hi", "v_m0", "v_m1",
        "v_c0", "v_aw", "v_bw", "v_tw", "v_ow0", "v_apw", "v_bpw", "v_opw")
 HEADER_WORDS = 4  # m, c, bias, spare
+M_BITS = 33       # the RTL's dyadic multipliers are 33-bit signed (ohq.quant.dyadic: |m| <= 2^31)
 
 
 class RtlMapError(OhqError):
@@ -140,6 +141,10 @@ def check_job(job: LayerJob, cfg: RtlConfig) -> None:
         raise RtlMapError(f"kernel {kh}x{kw} exceeds the address table's 15x15")
     if job.shift > 63:
         raise RtlMapError(f"requantization shift {job.shift} exceeds 63")
+    m_top = 1 << (M_BITS - 1)
+    if not job.acc_mode and (job.m.min(initial=0) < -m_top or job.m.max(initial=0) >= m_top):
+        raise RtlMapError(f"a requantization multiplier overflows the post-process lanes' "
+                          f"{M_BITS}-bit multipliers")
     if job.x.max(initial=0) >= 1 << cfg.a_bits or job.x.min(initial=0) < 0:
         raise RtlMapError(f"input codes do not fit {cfg.a_bits} unsigned bits")
 

@@ -59,10 +59,22 @@ def engine_script(cfg: RtlConfig, family: str = "xc7", share: bool = False) -> s
     steps = f"{synth}\n" if share else f"{synth} -run begin:coarse\n{COARSE_NO_SHARE}{synth} -run map_memory:\n"
     return (f"read_verilog -sv -I. {' '.join(ENGINE_SOURCES)}\n"
             f"chparam {' '.join(f'-set {k} {p[k]}' for k in keys)} ohq_engine\n"
-            f"{steps}stat\n")
+            f"{steps}stat\n{DSP_DUMP}")
 
 
-def parse_stat(log: str) -> dict[str, int]:
+# the DSP cells with their `src` attributes (source line of the multiply each one serves)
+DSP_DUMP = "tee -q -o dsp.txt dump t:DSP48*\n"
+
+
+def dsp_by_source(dump: str) -> dict[str, int]:
+    """DSP cells per Verilog source line of their multiply (the first `src` entry of each)."""
+    counts: dict[str, int] = {}
+    for m in re.finditer(r'attribute \\src "([^:|"]+:\d+)', dump):
+        counts[m.group(1)] = counts.get(m.group(1), 0) + 1
+    return dict(sorted(counts.items()))
+
+
+def parse_stat(log: str) -> dict:
     """Cell counts of yosys' last `stat` → lut, ff, dsp, ramb18 (RAMB36 = 2), carry4, lutram (RAM32M…)."""
     last = log[log.rfind("Printing statistics"):]
     cells = {m.group(2): int(m.group(1)) for m in re.finditer(r"^\s+(\d+)\s+([A-Z][A-Z0-9_]+)\s*$", last, re.M)}
@@ -76,7 +88,7 @@ def parse_stat(log: str) -> dict[str, int]:
     }
 
 
-def run_script(text: str, timeout: float = 3600) -> tuple[dict[str, int], str, float]:
+def run_script(text: str, timeout: float = 3600) -> tuple[dict, str, float]:
     """(cell counts, yosys version, CPU seconds of yosys) of one script, which names the Verilog
     sources by file name: they are copied next to it, because the yowasp build sees only its
     working directory reliably (it mounts a private folder over the host's /tmp)."""
@@ -90,6 +102,8 @@ def run_script(text: str, timeout: float = 3600) -> tuple[dict[str, int], str, f
         run_tool([exe, "-q", "-s", "synth.ys", "-l", "log.txt"], "yosys synth_xilinx", cwd=Path(tmp), timeout=timeout)
         cpu = _child_cpu() - c0 + time.process_time() - t0
         counts = parse_stat((Path(tmp) / "log.txt").read_text())
+        if (Path(tmp) / "dsp.txt").exists():
+            counts["dsp_by_src"] = dsp_by_source((Path(tmp) / "dsp.txt").read_text())
     return counts, run_tool([exe, "-V"], "yosys -V").strip(), cpu
 
 

@@ -15,11 +15,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from ohq.hw.rtl.build import RtlConfig, container
-from ohq.hw.rtl.job import RtlMapError, pack_words, unpack_words
+from ohq.hw.rtl.job import M_BITS, RtlMapError, pack_words, unpack_words
 from ohq.hw.rtl.sim import RtlResult, simulate
 
 TABLE_BITS = 8  # the table holds 2^8 entries: LUT ops take inputs of at most 8 bits
-M_BITS = 33     # the unit's multipliers m0, m1 are 33-bit signed (dyadic m: |m| <= 2^31)
 
 
 @dataclass

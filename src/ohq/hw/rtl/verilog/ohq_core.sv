@@ -39,7 +39,11 @@ module ohq_core #(
   localparam int FR = (FMAX + EPWF - 1) / EPWF, FRW = FR > 1 ? $clog2(FR) : 1;
   localparam int PR = (PMAX + PP - 1) / PP, PRW = PR > 1 ? $clog2(PR) : 1;
 
-  logic signed [63:0] pm [4], pc [4];
+  // dyadic m in 33 signed bits (ohq.quant.dyadic keeps |m| <= 2^31; the driver checks): a 32 x 33
+  // product is 4 DSP48E1 per post-process lane, a 32 x 64 one 7
+  localparam int MW = 33;
+  logic signed [MW-1:0] pm [4];
+  logic signed [63:0] pc [4];
   logic signed [31:0] pb [4];
 
   // ---- layer state ----
@@ -126,7 +130,7 @@ module ohq_core #(
           d_recv <= d_recv + 1;
           d_a0 <= d_a0 + EPWF;
           if (d_tgt == 1) begin
-            if (d_wi == 0) pm[d_bank*2 + d_rec] <= $signed(m_rdata);
+            if (d_wi == 0) pm[d_bank*2 + d_rec] <= $signed(m_rdata[MW-1:0]);
             if (d_wi == 1) pc[d_bank*2 + d_rec] <= $signed(m_rdata);
             if (d_wi == 2) pb[d_bank*2 + d_rec] <= $signed(m_rdata[31:0]);
             if (d_wi >= 4) begin
@@ -183,9 +187,8 @@ module ohq_core #(
 
   // ---- post-process lanes ----
   function automatic logic signed [31:0] requant(input logic signed [31:0] a, input logic [1:0] slot);
-    logic signed [63:0] v, a64;
-    a64 = {{32{a[31]}}, a};
-    v = a64 * pm[slot] + pc[slot];
+    logic signed [63:0] v;
+    v = 64'(a * pm[slot]) + pc[slot];
     v = v >>> shift_k[5:0];
     if (v < $signed({32'd0, lo})) v = $signed({32'd0, lo});
     if (v > $signed({32'd0, hi})) v = $signed({32'd0, hi});
