@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from rtl.conftest import needs_yosys
 
 from ohq.hw import get_device, list_devices
 from ohq.hw.synthesized import derive
@@ -37,18 +38,8 @@ def test_stored_figures_are_recorded_yosys_runs(part):
         assert any(all(r[k] == fig[k] for k in ("lut", "ff", "dsp", "ramb18", "lanes")) for r in rows), unit
 
 
-def _have_yosys() -> bool:
-    from ohq.hw.rtl.tools import RtlToolError, yosys
-
-    try:
-        yosys()
-    except RtlToolError:
-        return False
-    return True
-
-
 @pytest.mark.slow  # one yosys run of the 8-lane tree
-@pytest.mark.skipif(not _have_yosys(), reason="yosys (ohq[rtl]) not installed")
+@needs_yosys
 def test_yosys_still_gives_the_stored_tree_counts():
     from ohq.hw.rtl import RtlConfig
     from ohq.hw.rtl.synth import script, synthesize

@@ -12,7 +12,9 @@ from ohq.errors import OhqError
 from ohq.hw import get_device
 from ohq.hw.rtl import RtlConfig
 from ohq.hw.rtl.synth import check_fits, engine_script, run_script, synthesize
-from ohq.hw.rtl.tools import RtlToolError, last_error, yosys
+from ohq.hw.rtl.tools import RtlToolError, last_error
+
+from .conftest import needs_yosys
 
 
 def _fake_tool(tmp_path, name: str, line: str):
@@ -62,16 +64,8 @@ def test_a_result_beyond_the_part_names_the_resource():
         check_fits({"lut": 99_999, "dsp": 9_999, "ramb18": 0}, dev)
 
 
-def _have_yosys() -> bool:
-    try:
-        yosys()
-    except RtlToolError:
-        return False
-    return True
-
-
 @pytest.mark.slow  # one tiny yosys run: ~10 s unloaded, 69 s at load 17 on 2 cores
-@pytest.mark.skipif(not _have_yosys(), reason="yosys (ohq[rtl]) not installed")
+@needs_yosys
 def test_buffer_template_maps_to_block_ram():
     """ohq_ram (one write, one synchronous read port) with BLOCK = 1 is one RAMB18 at 2048x8."""
     res, version, _ = run_script("read_verilog -sv ohq_ram.sv\n"
