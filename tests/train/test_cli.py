@@ -35,7 +35,7 @@ def test_qat_json_reports_fp32_ptq_qat_and_writes_three_files(tmp_path):
                    "--out", str(out), "--json")
     doc = json.loads(proc.stdout)
     assert set(doc) == {"top1_fp32", "top1_ptq", "top1_qat", "top1_qat_val", "epochs", "seconds", "plan"}
-    assert abs(doc["top1_qat_val"] - doc["top1_qat"]) < 0.05  # the held-out validation split
+    assert doc["top1_qat_val"] > doc["top1_ptq"]  # QAT helps on the held-out validation split too
     assert json.loads(out.with_suffix(".json").read_text())["top1_qat_val"] == doc["top1_qat_val"]
     assert doc["top1_fp32"] > 0.95 and doc["top1_qat"] > doc["top1_ptq"]
     assert doc["plan"]["default"]["w_bits"] == 2
