@@ -51,8 +51,10 @@ def test_engine_script_is_synth_xilinx_without_share():
     text = engine_script(RtlConfig(lanes=8, vec_lanes=8))
     steps = [ln.split()[0] for ln in text.splitlines()]
     assert "share" not in steps and "-set VL 8" in text
-    assert "-run begin:coarse" in text.splitlines()[2] and text.splitlines()[-2].endswith("-run map_memory:")
-    assert [ln.split()[0] for ln in engine_script(RtlConfig(), share=True).splitlines()][2:] == ["synth_xilinx", "stat"]
+    synth = [ln for ln in text.splitlines() if ln.startswith("synth_xilinx")]
+    assert synth[0].endswith("-run begin:coarse") and synth[-1].endswith("-run map_memory:")
+    full = [ln.split()[0] for ln in engine_script(RtlConfig(), share=True).splitlines()]
+    assert full.count("synth_xilinx") == 1 and full[full.index("synth_xilinx") + 1] == "stat"
 
 
 def test_a_result_beyond_the_part_names_the_resource():
