@@ -100,7 +100,7 @@ def classify(node: fx.Node, modules: dict[str, nn.Module], is_tensor: Callable[[
         name = target if is_method else getattr(target, "__name__", str(target))
         if (not is_method and target in (F.relu, torch.relu)) or (is_method and target == "relu"):
             return Op("relu", tensors)
-        if (not is_method and target in _SHAPE_FUNCS) or (is_method and target in _SHAPE_METHODS):
+        if is_shape_call(node):
             return Op("shape", tensors)
         if (not is_method and target in _LUT_FUNCS) or (is_method and target in _LUT_METHODS):
             return _lut_call(node, tensors)
