@@ -25,8 +25,3 @@ def derive(device: Device) -> dict[str, int]:
         return {}
     return {"shell_lut": syn["engine"]["lut"] - syn["tree"]["lut"]}
 
-
-def tree_lut_at(device: Device, lanes: int) -> int:
-    """The multiply-add tree's LUTs (adders, packing) scaled from the synthesized tree to `lanes`."""
-    tree = device.synthesis["tree"]
-    return round(tree["lut"] / tree["lanes"] * lanes)
