@@ -24,8 +24,8 @@ from ohq.search import largest_first, random_allocation
 
 BIT_SETS = ((2, 3, 4, 8), (4, 8))
 ILP = (  # label, sensitivity method, objective, parameters
-    ("default: qmqe damage", "qmqe", "min-sensitivity", {}),
-    ("qmqe damage, Jensen–Shannon score", "qmqe", "min-sensitivity", {"score": "js"}),
+    ("default: qmqe damage (Jensen–Shannon)", "qmqe", "min-sensitivity", {}),
+    ("qmqe damage, KL score (former default)", "qmqe", "min-sensitivity", {"score": "kl"}),
     ("mqe damage", "mqe", "min-sensitivity", {}),
     ("layerwise damage", "layerwise", "min-sensitivity", {}),
     ("hessian damage", "hessian", "min-sensitivity", {}),

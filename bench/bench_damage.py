@@ -40,11 +40,11 @@ METHODS = (  # label, registered name, parameters (qmqe gets the scheme it predi
     ("mqe (4 masks)", "mqe", {"n_masks": 4}),
     ("layerwise (4 bits)", "layerwise", {}),
     ("hessian (4 bits)", "hessian", {}),
-    ("qmqe α=1", "qmqe", {}),
+    ("qmqe α=1 (default, Jensen–Shannon)", "qmqe", {}),
     ("qmqe α=1, every candidate re-run", "qmqe", {"measure": "all"}),
     ("qmqe α=1, top-1 loss", "qmqe", {"score": "top1"}),
     ("qmqe α=1, reverse KL", "qmqe", {"score": "rkl"}),
-    ("qmqe α=1, Jensen–Shannon", "qmqe", {"score": "js"}),
+    ("qmqe α=1, KL (former default)", "qmqe", {"score": "kl"}),
     ("qmqe α=0.5, 2 masks", "qmqe", {"alpha": 0.5, "n_masks": 2}),
 )
 PLOTTED = 4  # qmqe α=1, the default

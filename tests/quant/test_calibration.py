@@ -45,3 +45,15 @@ def test_a_plan_that_needs_samples_recalibrates():
 def test_calibration_checks_its_plans():
     with pytest.raises(OhqError, match="must be an ohq.quant.Plan"):
         Calibration(small_model("resnet18"), torch.randn(2, 1, 32, 32), [QuantSpec(8, 8)])
+
+
+def test_ranges_are_fitted_once_per_observer_bits_and_sample_limit():
+    from ohq.quant import get_observer
+    from ohq.quant.calibrate import Stats
+
+    s = Stats(-1.0, 3.0, [torch.linspace(-1, 3, 1000, dtype=torch.float64)])
+    assert len(s.values()) == 1002 and len(s.values(100)) == 102 and s.values(100)[-1] == 3.0
+    mse = get_observer("mse")
+    assert s.fit_range(mse, 2) == mse.act_range(s.values(), 2)
+    s.ranges[("mse", 2, None)] = (0.0, 1.0)  # memoised: not fitted again
+    assert s.fit_range(mse, 2) == (0.0, 1.0) and s.fit_range(mse, 2, 100) != (0.0, 1.0)

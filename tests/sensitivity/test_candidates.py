@@ -81,3 +81,14 @@ def test_one_calibration_serves_the_8_bit_model_and_the_pipeline(fits):
     assert w8a8.graph_module is est._runner.gm  # qmqe's own model, not a second quantization
     again = QuantMQE(candidate_bits=BITS).fit(model, x, layers=est.layer_names_)  # no re-trace
     assert np.array_equal(again.damage_, est.damage_)
+
+
+def test_derived_candidates_fit_input_ranges_on_a_subsample_and_the_measured_one_on_all(fits):
+    from ohq.sensitivity._candidates import RANGE_VALUES, range_values
+
+    assert range_values(2, (2,)) is None and range_values(3, (2,)) == RANGE_VALUES
+    est = fits[2]["lowest"]
+    stats = est.calibration_.stats.values()
+    fitted = {key[1:] for s in stats for key in s.ranges}  # (bits, limit) of every range fitted
+    assert (2, None) in fitted and (3, RANGE_VALUES) in fitted and (3, None) not in fitted
+    assert list(est.stage_seconds_) == ["calibration", "8-bit model", "candidate layers", "swaps", "sweep"]

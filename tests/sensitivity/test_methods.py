@@ -75,6 +75,17 @@ def test_mqe_suffix_rerun_equals_full_masked_forward(resnet):
     assert mqe.forward_equiv_ / mqe.n_masks < 0.75 * len(mqe.layer_names_)
 
 
+def test_integer_suffix_rerun_is_the_fake_quant_one_bit_for_bit(resnet):
+    model, x = resnet
+    mqe = MQE(seed=3).fit(model, x)
+    fake, codes = SuffixRunner(graph_module(mqe.quant_model_)), SuffixRunner(graph_module(mqe.quant_model_), integer=True)
+    cache_f, cache_i = fake.run_all(x), codes.run_all(x)
+    assert torch.equal(codes.output(cache_i), fake.output(cache_f))
+    for i, name in enumerate(mqe.layer_names_):
+        with mqe._masked(name, i, 0):
+            assert torch.equal(codes.rerun(cache_i, name), fake.rerun(cache_f, name)), name
+
+
 def test_mqe_masks_are_exact_seeded_and_averaged(small):
     model, x = small
     mqe = MQE(seed=1, n_masks=2).fit(model, x)

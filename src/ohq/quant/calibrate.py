@@ -24,13 +24,28 @@ class Stats:
     hi: float = float("-inf")
     samples: list[Tensor] = field(default_factory=list)
     shape: tuple[int, ...] = ()
+    ranges: dict[tuple, tuple[float, float]] = field(default_factory=dict)  # fitted ranges, memoised
 
-    def values(self) -> Tensor:
+    def values(self, limit: int | None = None) -> Tensor:
         """The subsample plus the exact extremes: min-max is then exact whether or not another
         quantizer of the plan made calibration keep samples (a W8A8 tensor's range must not
-        depend on whether some other layer is at 2 bits)."""
+        depend on whether some other layer is at 2 bits). `limit`: at most about that many of the
+        samples, evenly strided (they are a random pick already)."""
         ends = torch.tensor([self.lo, self.hi], dtype=torch.float64)
-        return torch.cat([*self.samples, ends]) if self.samples else ends
+        if not self.samples:
+            return ends
+        kept = torch.cat(self.samples)
+        if limit is not None and len(kept) > limit:
+            kept = kept[:: -(-len(kept) // limit)]
+        return torch.cat([kept, ends])
+
+    def fit_range(self, observer, bits: int, limit: int | None = None) -> tuple[float, float]:
+        """`observer.act_range` on `values(limit)`, computed once per (observer, bits, limit): the
+        plans built from one calibration (qmqe's candidates, then the pipeline's plan) share it."""
+        key = (observer.name, bits, limit)
+        if key not in self.ranges:
+            self.ranges[key] = observer.act_range(self.values(limit), bits)
+        return self.ranges[key]
 
 
 def check_calib(calib: object) -> Tensor:

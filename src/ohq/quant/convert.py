@@ -95,17 +95,19 @@ class Calibration:
         self._built.append((plan, qm))
         return qm
 
-    def layers(self, plan: Plan) -> dict[str, QuantLayer]:
-        """`quantize(plan).layers` with their input quantizers only (`out` None); see the class."""
+    def layers(self, plan: Plan, values: int | None = None) -> dict[str, QuantLayer]:
+        """`quantize(plan).layers` with their input quantizers only (`out` None); see the class.
+        `values`: fit the input ranges on at most about that many of each tensor's value samples
+        (cheaper, no longer bit for bit the plan: for estimates only)."""
         _check_plan(plan)
         specs = plan.resolve(self.names)
         stats = self._stats(plan, specs)
         ops = _classify(self.gm, self.modules, stats)
         wanted = {_root(ops[n].tensors[0], ops) for n in self.layer_nodes}
-        params = _assign(self.gm, ops, stats, specs, plan, wanted)
+        params = _assign(self.gm, ops, stats, specs, plan, wanted, values)
         out = {}
         for node in self.layer_nodes:
-            src, inp = _layer_input(node, ops, stats, specs, params)
+            src, inp = _layer_input(node, ops, stats, specs, params, values)
             out[node.target] = QuantLayer(node.target, self.modules[node.target], specs[node.target], src, inp, None)
         return out
 
@@ -163,8 +165,9 @@ def _readers(node: fx.Node, ops: dict[fx.Node, Op], stats) -> list[fx.Node]:
 
 
 def _assign(gm, ops, stats: dict[fx.Node, Stats], specs, plan: Plan,
-            wanted: set | None = None) -> dict[fx.Node, QParams | None]:
-    """Each tensor's quantizer (`wanted`: only those nodes' and what passes them on)."""
+            wanted: set | None = None, limit: int | None = None) -> dict[fx.Node, QParams | None]:
+    """Each tensor's quantizer (`wanted`: only those nodes' and what passes them on; `limit`:
+    ranges fitted on at most that many value samples)."""
     default_obs = (plan.default or QuantSpec()).a_observer  # spec.py owns the default ("auto")
     params: dict[fx.Node, QParams | None] = {}
     for node in gm.graph.nodes:
@@ -198,17 +201,17 @@ def _assign(gm, ops, stats: dict[fx.Node, Stats], specs, plan: Plan,
             (user,) = node.users
             if ops[user].kind == "relu" or (ops[user].kind == "lut" and isinstance(ops[user].fn, nn.ReLU6)):
                 src = user
-        params[node] = _qparams(stats[src], bits, observer, po2)
+        params[node] = _qparams(stats[src], bits, observer, po2, limit)
     return params
 
 
-def _qparams(s: Stats, bits: int, observer: str, po2: bool = False) -> QParams:
-    lo, hi = get_observer(observer).act_range(s.values(), bits)
+def _qparams(s: Stats, bits: int, observer: str, po2: bool = False, limit: int | None = None) -> QParams:
+    lo, hi = s.fit_range(get_observer(observer), bits, limit)
     scale, zero = act_qparams(lo, hi, bits, po2)
     return QParams(scale, zero, bits)
 
 
-def _layer_input(node, ops, stats, specs, params) -> tuple[QParams | None, QParams | None]:
+def _layer_input(node, ops, stats, specs, params, limit: int | None = None) -> tuple[QParams | None, QParams | None]:
     spec = specs[node.target]
     x = ops[node].tensors[0]
     src = params.get(x)
@@ -216,7 +219,7 @@ def _layer_input(node, ops, stats, specs, params) -> tuple[QParams | None, QPara
         return src, None
     if src is not None and src.bits == spec.a_bits:
         return src, src
-    return src, _qparams(stats[x], spec.a_bits, spec.a_observer, spec.scale == "po2")
+    return src, _qparams(stats[x], spec.a_bits, spec.a_observer, spec.scale == "po2", limit)
 
 
 def _rewrite(gm: fx.GraphModule, ops, stats, specs, params, modules) -> None:

@@ -29,6 +29,7 @@ from ohq.quant.dyadic import QParams
 from ohq.quant.graphops import _SHAPE_MODULES, is_shape_call, readers
 from ohq.quant.layers import QuantLayer
 from ohq.quant.qmodules import QMaxPool, QOp, QRelu, fake
+from ohq.sensitivity._suffix import SuffixRunner
 
 _PASS_MODULES = (QRelu, QMaxPool, *_SHAPE_MODULES)  # keep their input's quantizer
 
@@ -57,14 +58,14 @@ class _Swapped(nn.Module):
         return fake(y, self.out)
 
 
-def plan_swap(gm: fx.GraphModule, layer8: QuantLayer, layer_b: QuantLayer, keep: Tensor | None = None) -> Swap:
-    """The swap for `layer8` (a layer of the W8A8 graph `gm`) at `layer_b`'s bits.
+def plan_swap(runner: SuffixRunner, layer8: QuantLayer, layer_b: QuantLayer, keep: Tensor | None = None) -> Swap:
+    """The swap for `layer8` (a layer of the W8A8 graph `runner` evaluates) at `layer_b`'s bits.
 
     `keep` (α < 1): where the 8-bit weights stay; the layer then runs in float (`_Swapped`).
     `layer_b` is rewired in place (its own model is not run again).
     """
-    modules = dict(gm.named_modules())
-    node = next(n for n in gm.graph.nodes if n.op == "call_module" and n.target == layer8.name)
+    modules = runner.modules
+    node = runner.by_target(layer8.name)
     producer = _producer(node.args[0], modules)
     sole = producer is not None and readers(producer, lambda u: _is_pass(u, modules)) == [node]
     swap = Swap(layer8.name, {})

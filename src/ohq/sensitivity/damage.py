@@ -8,9 +8,9 @@ loss change) grows linearly with the energy of the weight perturbation, so
     damage(i, b) = score_i · ‖W_i − Q_b(W_i)‖² / ‖perturbation the score measured‖².
 
 `qmqe` measures its candidates by suffix re-run (by default the lowest, the others from the
-layer's own output error energy, `ohq.sensitivity._candidates`). Damage is in KL units
-(nats per sample); `kl_to_drop` maps it onto a top-1 drop with a scale fitted where both were
-measured (`fit_drop_scale`).
+layer's own output error energy, `ohq.sensitivity._candidates`). Damage is in the units of the
+method's divergence (qmqe: Jensen–Shannon nats per sample by default, mqe: KL); `kl_to_drop` maps
+it onto a top-1 drop with a scale fitted where both were measured (`fit_drop_scale`).
 """
 
 from __future__ import annotations
