@@ -87,8 +87,20 @@ def test_derived_candidates_fit_input_ranges_on_a_subsample_and_the_measured_one
     from ohq.sensitivity._candidates import RANGE_VALUES, range_values
 
     assert range_values(2, (2,)) is None and range_values(3, (2,)) == RANGE_VALUES
-    est = fits[2]["lowest"]
+    model, x, _ = fits
+    est = QuantMQE(candidate_bits=BITS).fit(model, x)  # fresh: measured_drop adds exact ranges
     stats = est.calibration_.stats.values()
     fitted = {key[1:] for s in stats for key in s.ranges}  # (bits, limit) of every range fitted
     assert (2, None) in fitted and (3, RANGE_VALUES) in fitted and (3, None) not in fitted
     assert list(est.stage_seconds_) == ["calibration", "8-bit model", "candidate layers", "swaps", "sweep"]
+
+
+def test_measured_drop_swaps_derived_candidates_in_with_exact_ranges(fits, monkeypatch):
+    from ohq.sensitivity import _candidates
+
+    model, x, by = fits
+    monkeypatch.setattr(_candidates, "RANGE_VALUES", 8)  # so that this small model's ranges are subsampled
+    cheap = QuantMQE(candidate_bits=BITS, measure="lowest").fit(model, x)
+    assert any(key[2] == 8 for s in cheap.calibration_.stats.values() for key in s.ranges)
+    labels = quantize(model, Plan(QuantSpec(8, 8)), x)(x).argmax(dim=1)
+    assert np.array_equal(cheap.measured_drop(x, labels), by["all"].measured_drop(x, labels))

@@ -120,16 +120,15 @@ class QuantMQE(SensitivityMethod):
         qm = shared.quantize(plan8)
         qm.eval()
         clock.lap("8-bit model")
+        self._low_plans, self._names = low_plans, names
         low_layers = {b: shared.layers(plan, _candidates.range_values(b, self._rerun))  # layer i's b-bit form
                       for b, plan in low_plans.items()}
         clock.lap("candidate layers")
-        masks = 1 if self.alpha == 1.0 else self.n_masks
+        masks = self._masks
         # on codes where the engine runs the model: a mask's float mix (α < 1) has no integer form
         integer = masks == 1 and not qm.integer_problems()
         self._runner = runner = SuffixRunner(graph_module(qm), integer=integer)
-        self._swaps = [[(b, k, self._swap(runner, low_layers[b][name], name, i, k)) for b in low for k in range(masks)]
-                       for i, name in enumerate(names)]
-        self._names = names
+        self._swaps = self._swaps_for(low_layers)
         clock.lap("swaps")
         kl = np.zeros((len(names), len(self.candidate_bits)))
         flips = np.zeros_like(kl)
@@ -145,10 +144,21 @@ class QuantMQE(SensitivityMethod):
         self.forward_equiv_ = _candidates.suffix_cost(runner, names, self._swaps, self._rerun, share)
         return self.damage_[:, 0]
 
-    def _sweep(self, x: Tensor, progress: bool = False, derive: bool = True):
+    @property
+    def _masks(self) -> int:
+        """Masks per layer and candidate: one where the whole layer is swapped (α = 1)."""
+        return 1 if self.alpha == 1.0 else self.n_masks
+
+    def _swaps_for(self, layers: dict[int, dict]) -> list[list[tuple[int, int, Swap]]]:
+        """Per layer i: (b, mask index, swap) for every candidate b, from `layers[b][name]`."""
+        return [[(b, k, self._swap(self._runner, layers[b][name], name, i, k)) for b in layers for k in range(self._masks)]
+                for i, name in enumerate(self._names)]
+
+    def _sweep(self, x: Tensor, progress: bool = False, derive: bool = True, swaps=None):
         """(batch slice, 8-bit logits, layer index, candidate column, logits with layer i at b bits);
-        `derive`: only `measure`'s candidates re-run the suffix (False: every candidate does)."""
-        runner, names = self._runner, self._names
+        `derive`: only `measure`'s candidates re-run the suffix (False: every candidate does);
+        `swaps`: instead of fit's."""
+        runner, names, swaps = self._runner, self._names, self._swaps if swaps is None else swaps
         done, total = 0, len(range(0, len(x), self.batch_size)) * len(names)
         ratios, rows = [{} for _ in names], _candidates.energy_rows(len(x))  # derived: energy ratios
         with torch.no_grad():
@@ -158,7 +168,7 @@ class QuantMQE(SensitivityMethod):
                 _check_finite(ref, "the 8-bit model")
                 for i, name in enumerate(names):
                     rerun = self._rerun if derive else None
-                    for b, out in _candidates.layer_outputs(runner, cache, ref, name, self._swaps[i], rerun,
+                    for b, out in _candidates.layer_outputs(runner, cache, ref, name, swaps[i], rerun,
                                                             ratios[i], rows):
                         _check_finite(out, f"layer {name!r} at {b} bits")
                         yield s, ref, i, self.candidate_bits.index(b), out
@@ -169,15 +179,17 @@ class QuantMQE(SensitivityMethod):
     def measured_drop(self, x: Tensor, y: Tensor) -> np.ndarray:
         """The truth `damage_` predicts, on labelled data: top-1 drop (fraction) of the 8-bit model
         when layer i alone is at candidate b (layers × `candidate_bits`; 0 at or above `bits`),
-        from the same suffix re-runs as `fit` (no extra quantization)."""
+        from the same suffix re-runs as `fit`; a derived candidate, whose ranges `fit` took from a
+        subsample, is swapped in as its plan builds it (exact ranges) for this."""
         if not hasattr(self, "_runner"):
             raise OhqError("call fit() before measured_drop()")
         x, y = check_inputs(x), torch.as_tensor(y)
         if len(y) != len(x):
             raise OhqError(f"{len(x)} inputs but {len(y)} labels")
-        masks = 1 if self.alpha == 1.0 else self.n_masks
+        masks = self._masks
         lost = np.zeros((len(self._names), len(self.candidate_bits)))
-        for s, ref, i, col, out in self._sweep(x, derive=False):
+        exact = {b: self.calibration_.layers(plan) for b, plan in self._low_plans.items()}
+        for s, ref, i, col, out in self._sweep(x, derive=False, swaps=self._swaps_for(exact)):
             ok = (ref.argmax(dim=1) == y[s]).double() - (out.argmax(dim=1) == y[s]).double()
             lost[i, col] += float(ok.sum()) / masks
         return lost / len(x)  # candidates at or above `bits` are never swapped: 0
