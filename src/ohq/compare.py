@@ -122,11 +122,16 @@ def _uniform(prep: Prepared, w: int, a: int, data: str) -> Row:
     )
 
 
-def _mixed(prep: Prepared, label: str, bits: dict[str, int], data: str, a_bits: int | None = None) -> Row:
+def _mixed_plan(prep: Prepared, bits: dict[str, int], a_bits: int | None = None) -> Plan:
+    """The plan of an allocation; `a_bits`: every activation at that width (a baseline's own policy)."""
     plan = prep.plan(bits)
-    if a_bits is not None:  # the baseline's own activation policy
-        plan = Plan(replace(plan.default, a_bits=a_bits), {n: replace(s, a_bits=a_bits) for n, s in plan.layers.items()})
-    qmodel = prep.quantize(plan)
+    if a_bits is None:
+        return plan
+    return Plan(replace(plan.default, a_bits=a_bits), {n: replace(s, a_bits=a_bits) for n, s in plan.layers.items()})
+
+
+def _mixed(prep: Prepared, label: str, bits: dict[str, int], data: str, a_bits: int | None = None) -> Row:
+    qmodel = prep.quantize(_mixed_plan(prep, bits, a_bits))
     totals = prep.totals(bits)
     a_bits = prep.req.a_bits if a_bits is None else a_bits
     wa = "*/*" if a_bits is None else f"*/{a_bits}"
