@@ -11,19 +11,11 @@
 //  - DMA: one engine, word-granular, against the memory port (DRAM model in the testbench).
 //  - four cycle counters: compute (address table + tree), transfer (DDR->buffer waits),
 //    writeback (buffer->DDR), postprocess.
-//  - no address products: DMA offsets and buffer addresses are counters that add a
-//    driver-precomputed step (cstep, in_hw, rband_w, ...) when their loop index steps.
+//  - no address products: addresses are counters stepped by driver-precomputed registers.
 module ohq_core #(
-    parameter int L = 16,
-    parameter int MODE = 0,
-    parameter int WB = 8,
+    parameter int L = 16, MODE = 0, WB = 8,
     parameter int WC = 8,        // weight container bits in DRAM (2, 4 or 8)
-    parameter int AB = 8,
-    parameter int M1 = 2,
-    parameter int M2 = 1,
-    parameter int FMAX = 4096,
-    parameter int KMAX = 1024,
-    parameter int PMAX = 1024
+    parameter int AB = 8, M1 = 2, M2 = 1, FMAX = 4096, KMAX = 1024, PMAX = 1024
 ) (
     input  logic clk, rst, start,
     `OHQ_CORE_REGS,
@@ -56,11 +48,10 @@ module ohq_core #(
   logic [31:0] gc, gky, gkx, gk, gl, gr, goff_c, goff_y;  // address-table generator
   logic [31:0] p, py, px, kbase, rowbase, pp_e, pp_ch, och;
   logic signed [31:0] iy0, ix0, r0;
-  // address counters: r0w = r0·in_w, oy0w = oy0·out_w, fcs = fc·cstep; element offsets of the
-  // group's first input plane (igrp) and of plane g·cin_g + fc (ichan); first records of the
-  // group and of this pair, in words (wgrp, wrec) and output elements (ogrp, orec)
-  logic signed [31:0] r0w;
-  logic [31:0] oy0w, fcs, igrp, ichan, wgrp, wrec, ogrp, orec;
+  // r0w = r0·in_w, oy0w = oy0·out_w, fcs = fc·cstep; offsets of the group's first input plane
+  // and of plane g·cin_g + fc (igrp, ichan), of the group's and the pair's records (wgrp, wrec;
+  // ogrp, orec: output elements)
+  logic signed [31:0] r0w;  logic [31:0] oy0w, fcs, igrp, ichan, wgrp, wrec, ogrp, orec;
   wire last_band = !(oy0 + boh < out_h);  // the band that ends the map (boh may be short)
   logic signed [31:0] acc0, acc1;
   logic pf_busy, whole;
@@ -291,29 +282,24 @@ module ohq_core #(
           end
         end
         S_FJOB: begin  // one DMA per input channel of the group: its rows of this band
-          // rows [lo_r, hi_r) of the band (and the same times in_w): a full band spans frows
-          // rows from r0, the last one ends at the map's last input row (last_hi)
+          // rows [lo_r, hi_r) (lo_w, hi_w: times in_w): frows from r0, the last band to last_hi
           logic signed [31:0] lo_r, hi_r, lo_w, hi_w;
           logic [47:0] bit0;
-          lo_r = r0 < 0 ? 0 : r0;
-          lo_w = r0 < 0 ? 0 : r0w;
-          hi_r = r0 + $signed(frows);
-          hi_w = r0w + $signed(cstep);
+          lo_r = r0 < 0 ? 0 : r0; lo_w = r0 < 0 ? 0 : r0w;
+          hi_r = r0 + $signed(frows); hi_w = r0w + $signed(cstep);
           if (hi_r > $signed(in_h)) begin hi_r = $signed(in_h); hi_w = $signed(in_hw); end
           if (last_band) begin hi_r = $signed(last_hi); hi_w = $signed(last_hiw); end
           d_tgt <= 0; d_we <= 0;
           bit0 = in_bit + (48'(ichan + 32'(lo_w)) << LGA);
-          d_bit <= bit0;
-          d_n <= 32'(hi_w - lo_w);
+          d_bit <= bit0; d_n <= 32'(hi_w - lo_w);
           d_off_e <= 6'(bit0[5:0] >> LGA);
           d_words <= 32'((48'(bit0[5:0]) + (48'(32'(hi_w - lo_w)) << LGA) + 63) >> 6);
           d_dst <= fcs + 32'(lo_w - r0w);
           whole <= 0;
           if (r0 == 0 && hi_r == $signed(in_h) && frows == in_h && fc == 0) begin
             // the band is the whole map and channels lie back to back: one DMA for the group
-            d_n <= gin;
+            d_n <= gin; whole <= 1;
             d_words <= 32'((48'(bit0[5:0]) + (48'(gin) << LGA) + 63) >> 6);
-            whole <= 1;
           end
           d_start <= 1;
           st <= S_FWAIT;
@@ -343,8 +329,7 @@ module ohq_core #(
         S_WWAIT: if (!d_start && !d_busy) begin
           pf_busy <= 0;
           st <= S_COMP;
-          p <= 0; py <= 0; px <= 0;
-          acc0 <= 0; acc1 <= 0;
+          p <= 0; py <= 0; px <= 0; acc0 <= 0; acc1 <= 0;
           if (pair + 2 < cout_g) begin  // prefetch the next pair into the other bank
             d_tgt <= 1; d_we <= 0; d_bank <= bank ^ 1;
             d_bit <= 48'(w_word + wrec + (rec_words << 1)) * 64;
@@ -392,18 +377,15 @@ module ohq_core #(
             st <= S_WJOB;
           end else if (!last_band) begin
             // only the last band is short: this one has band_oh rows (rband = band_oh * stride)
-            oy0 <= oy0 + boh; r0 <= r0 + $signed(rband);
-            r0w <= r0w + $signed(rband_w); oy0w <= oy0w + band_pix;
-            wrec <= wgrp; orec <= ogrp;
+            oy0 <= oy0 + boh; r0 <= r0 + $signed(rband); r0w <= r0w + $signed(rband_w);
+            oy0w <= oy0w + band_pix; wrec <= wgrp; orec <= ogrp;
             boh <= (oy0 + 2 * boh <= out_h) ? boh : out_h - oy0 - boh;
             fc <= 0; st <= S_FJOB;
           end else if (g + 1 < groups) begin
-            // the next group's records follow this pair's nch
-            logic [31:0] wn, on;
+            logic [31:0] wn, on;  // the next group's records follow this pair's nch
             wn = wrec + ((nch == 2) ? rec_words << 1 : rec_words);
             on = orec + ((nch == 2) ? out_hw << 1 : out_hw);
-            g <= g + 1; oy0 <= 0; r0 <= -$signed(pad);
-            r0w <= -$signed(pad_w); oy0w <= 0;
+            g <= g + 1; oy0 <= 0; r0 <= -$signed(pad); r0w <= -$signed(pad_w); oy0w <= 0;
             wgrp <= wn; wrec <= wn; ogrp <= on; orec <= on;
             igrp <= igrp + gin; ichan <= igrp + gin;
             boh <= (band_oh < out_h) ? band_oh : out_h;
