@@ -278,7 +278,8 @@ def device_data(device: str) -> None:
 
     dev = get_device(device)
     fam = FAMILY[dev.family]
-    eng = [r for r in recorded("ohq_engine") if r["family"] == fam][-1]
+    # the ENGINE configuration's lanes: other lane counts (16) measure the shell's per-lane cost
+    eng = [r for r in recorded("ohq_engine") if r["family"] == fam and r["lanes"] == ENGINE["lanes"]][-1]
     tree = [r for r in recorded("ohq_tree") if r["family"] == fam and r["lanes"] == eng["lanes"]
             and (r["scheme"], r["w_bits"], r["a_bits"]) == ("uniform", 8, 8)][-1]
     tool, _, _ = eng["source"].partition("; ")

@@ -7,10 +7,11 @@ constant of kind `synthesized` is `derive(device)[name]`:
 
 - `shell_lut` = engine LUTs - tree LUTs: the LUTs of everything but the multiply-add lanes.
 
-Not derived (kept `assumed`, docs/hardware.md says why): `pe_dsp`, because the synthesized engine
-puts most of its DSP48s outside the tree (post-process multipliers, address arithmetic), and
-`pe_lut`, because the tree's own adders grow with the lanes (the 8-lane tree's LUTs per lane
-times the device's lanes would leave the LUT PEs a quarter of today's budget).
+Not derived (kept `assumed`, docs/hardware.md says why with the figures): `pe_dsp`, because the
+engine's 80 DSP48s outside the tree are post-process multipliers per post-process lane (they
+follow a build's activation bits and VL, not the part) and 118 would undo the paper fit made at
+192; `pe_lut`, because the shell grows by 173 LUT per lane (8- and 16-lane engines), so at the
+model's 192 lanes shell and tree alone would overflow the part's LUT budget.
 """
 
 from __future__ import annotations

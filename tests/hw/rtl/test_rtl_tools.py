@@ -11,7 +11,7 @@ from clitools import assert_one_line_error, run_cli
 from ohq.errors import OhqError
 from ohq.hw import get_device
 from ohq.hw.rtl import RtlConfig
-from ohq.hw.rtl.synth import check_fits, engine_script, run_script, synthesize
+from ohq.hw.rtl.synth import check_fits, engine_script, parse_stat, run_script, synthesize
 from ohq.hw.rtl.tools import RtlToolError, last_error
 
 from .conftest import needs_yosys
@@ -64,6 +64,14 @@ def test_a_result_beyond_the_part_names_the_resource():
         check_fits({"lanes": 8, "unit": "ohq_engine", "lut": 1000, "dsp": 10, "ramb18": 900}, dev)
     with pytest.raises(OhqError, match="LUT 99,999 > .*DSP 9,999 >"):
         check_fits({"lut": 99_999, "dsp": 9_999, "ramb18": 0}, dev)
+
+
+def test_stat_counts_ultrascale_cells():
+    """UltraScale+ maps onto RAMB18E2/RAMB36E2, CARRY8 and URAM288: counted like the E1 cells."""
+    log = ("Printing statistics.\n   120 LUT6\n    30 FDRE\n     8 DSP48E2\n     3 RAMB18E2\n"
+           "     2 RAMB36E2\n     1 RAMB18E1\n    12 CARRY8\n     1 URAM288\n     4 RAM64M\n")
+    assert parse_stat(log) == {"lut": 120, "ff": 30, "dsp": 8, "ramb18": 8, "carry4": 0, "carry8": 12,
+                               "uram": 1, "lutram": 4}
 
 
 @pytest.mark.slow  # one tiny yosys run: ~10 s unloaded, 69 s at load 17 on 2 cores

@@ -26,7 +26,10 @@ CFG = ("cin_g", "in_h", "in_w", "cout_g", "groups", "kh", "kw", "stride", "pad",
        # the post-processing unit (ohq.hw.rtl.vec)
        "v_c", "v_ih", "v_iw", "v_oh", "v_ow", "v_kh", "v_kw", "v_stride", "v_pad", "v_dil", "v_pool",
        "v_two", "v_lut", "v_abits", "v_bbits", "v_obits", "v_shift", "v_lo", "v_hi", "v_m0", "v_m1",
-       "v_c0", "v_aw", "v_bw", "v_tw", "v_ow0", "v_apw", "v_bpw", "v_opw")
+       "v_c0", "v_aw", "v_bw", "v_tw", "v_ow0", "v_apw", "v_bpw", "v_opw",
+       # products of the registers above, precomputed by the driver (`products`, `vec.products`)
+       "cstep", "rstep", "in_hw", "gin", "rband", "rband_w", "pad_w", "out_hw", "band_pix",
+       "last_hi", "last_hiw", "v_siw", "v_diw", "v_piw", "v_ihw", "v_ohw")
 HEADER_WORDS = 4  # m, c, bias, spare
 M_BITS = 33       # the RTL's dyadic multipliers are 33-bit signed (ohq.quant.dyadic: |m| <= 2^31)
 
@@ -164,6 +167,19 @@ def record_code_words(kdim: int, cfg: RtlConfig) -> int:
     return -(-kdim // cfg.lanes) * cfg.pass_words
 
 
+def products(regs: dict[str, int]) -> dict[str, int]:
+    """The registers the driver derives from the others: the products the layer engine's address
+    counters step by (the RTL multiplies only data, ohq_ports.svh). last_hi: the input row that
+    ends the last row band, (out_h - 1)·stride + kh - pad, clipped to the map."""
+    r = regs
+    last_hi = min((r["out_h"] - 1) * r["stride"] + r["kh"] - r["pad"], r["in_h"])
+    return dict(cstep=r["frows"] * r["in_w"], rstep=r["stride"] * r["in_w"],
+                in_hw=r["in_h"] * r["in_w"], gin=r["cin_g"] * r["in_h"] * r["in_w"],
+                rband=r["band_oh"] * r["stride"], rband_w=r["band_oh"] * r["stride"] * r["in_w"],
+                pad_w=r["pad"] * r["in_w"], out_hw=r["out_h"] * r["out_w"],
+                band_pix=r["band_oh"] * r["out_w"], last_hi=last_hi, last_hiw=last_hi * r["in_w"])
+
+
 def out_container(job: LayerJob) -> int:
     """Bits one output travels in: a power-of-two container, 32 for accumulators."""
     return 32 if job.acc_mode else container(job.out_bits)
@@ -202,4 +218,5 @@ def pack(job: LayerJob, cfg: RtlConfig) -> tuple[dict[str, int], np.ndarray, int
                 shift_k=job.shift, acc_mode=int(job.acc_mode), out_bits=ob, in_bit=0,
                 out_bit=out_word * 64, w_word=w_word,
                 max_cycles=20 * (macs // cfg.lanes + len(dram) + kdim + n_out) + 10_000_000)
+    regs.update(products(regs))
     return regs, dram, out_word, out_count

@@ -75,15 +75,18 @@ def dsp_by_source(dump: str) -> dict[str, int]:
 
 
 def parse_stat(log: str) -> dict:
-    """Cell counts of yosys' last `stat` → lut, ff, dsp, ramb18 (RAMB36 = 2), carry4, lutram (RAM32M…)."""
+    """Cell counts of yosys' last `stat` → lut, ff, dsp, ramb18 (RAMB36 = 2; 7-series E1 and
+    UltraScale E2 cells), carry4 (carry8 on UltraScale), uram (URAM288), lutram (RAM32M…)."""
     last = log[log.rfind("Printing statistics"):]
     cells = {m.group(2): int(m.group(1)) for m in re.finditer(r"^\s+(\d+)\s+([A-Z][A-Z0-9_]+)\s*$", last, re.M)}
     return {
         "lut": sum(v for k, v in cells.items() if re.fullmatch(r"LUT\d", k)),
         "ff": sum(v for k, v in cells.items() if re.fullmatch(r"FD[RSCP]E", k)),
         "dsp": sum(v for k, v in cells.items() if k.startswith("DSP48")),
-        "ramb18": cells.get("RAMB18E1", 0) + 2 * cells.get("RAMB36E1", 0),
+        "ramb18": sum(cells.get(f"RAMB18E{v}", 0) + 2 * cells.get(f"RAMB36E{v}", 0) for v in (1, 2)),
         "carry4": cells.get("CARRY4", 0),
+        **({"carry8": cells["CARRY8"]} if "CARRY8" in cells else {}),
+        **({"uram": cells["URAM288"]} if "URAM288" in cells else {}),
         "lutram": sum(v for k, v in cells.items() if k.startswith("RAM") and not k.startswith("RAMB")),
     }
 

@@ -127,11 +127,15 @@ def pack_vec(job: VecJob, cfg: RtlConfig) -> tuple[dict[str, int], np.ndarray, i
     tw = bw + planes * bpw
     ow0 = tw + len(table)
     post = planes * -(-oh_ow // lanes(ab, geo["v_stride"], cfg.vec_lanes)) * (geo["v_kh"] * geo["v_kw"] + 1)
+    w_in = geo["v_iw"]
     regs = dict(unit=1, v_c=planes, **geo, v_pool=int(job.pool == "max"), v_two=int(b is not None),
                 v_lut=int(job.table is not None), v_abits=ab, v_bbits=bb,
                 v_obits=ob, v_shift=job.shift, v_lo=job.lo, v_hi=job.hi, v_m0=job.m0,
                 v_m1=job.m1, v_c0=job.c0, v_aw=aw, v_bw=bw, v_tw=tw, v_ow0=ow0, v_apw=apw,
                 v_bpw=bpw, v_opw=opw, max_cycles=20 * (len(dram) + post) + 10_000_000)
+    # the products the unit's address counters step by (it multiplies only data)
+    regs.update(v_siw=regs["v_stride"] * w_in, v_diw=regs["v_dil"] * w_in, v_piw=regs["v_pad"] * w_in,
+                v_ihw=regs["v_ih"] * w_in, v_ohw=regs["v_oh"] * regs["v_ow"])
     return regs, dram, ow0, planes * opw, (planes, oh_ow, opw, shape)
 
 

@@ -32,7 +32,7 @@ int main(int argc, char** argv) {
   FILE* f = fopen(argv[1], "rb");
   if (!f) { fprintf(stderr, "error: cannot open %s\n", argv[1]); return 2; }
   int64_t ncfg = rd(f);
-  const int64_t NREG = 54;  // the registers below, in CFG order (ohq.hw.rtl.job)
+  const int64_t NREG = 70;  // the registers below, in CFG order (ohq.hw.rtl.job)
   if (ncfg != NREG) { fprintf(stderr, "error: job has %lld registers, the harness %lld\n", (long long)ncfg, (long long)NREG); return 2; }
   std::vector<int64_t> c(ncfg);
   for (auto& v : c) v = rd(f);
@@ -60,6 +60,11 @@ int main(int argc, char** argv) {
   top->v_hi = c[i++]; top->v_m0 = c[i++]; top->v_m1 = c[i++]; top->v_c0 = c[i++];
   top->v_aw = c[i++]; top->v_bw = c[i++]; top->v_tw = c[i++]; top->v_ow0 = c[i++];
   top->v_apw = c[i++]; top->v_bpw = c[i++]; top->v_opw = c[i++];
+  // the driver's products of registers (ohq_ports.svh)
+  top->cstep = c[i++]; top->rstep = c[i++]; top->in_hw = c[i++]; top->gin = c[i++];
+  top->rband = c[i++]; top->rband_w = c[i++]; top->pad_w = c[i++]; top->out_hw = c[i++];
+  top->band_pix = c[i++]; top->last_hi = c[i++]; top->last_hiw = c[i++];
+  top->v_siw = c[i++]; top->v_diw = c[i++]; top->v_piw = c[i++]; top->v_ihw = c[i++]; top->v_ohw = c[i++];
   auto t0 = std::chrono::steady_clock::now();
   top->rst = 1; top->start = 0;
   for (int k = 0; k < 4; k++) { top->clk = 0; top->eval(); top->clk = 1; top->eval(); }

@@ -11,17 +11,11 @@
 //  - DMA: one engine, word-granular, against the memory port (DRAM model in the testbench).
 //  - four cycle counters: compute (address table + tree), transfer (DDR->buffer waits),
 //    writeback (buffer->DDR), postprocess.
+//  - no address products: addresses are counters stepped by driver-precomputed registers.
 module ohq_core #(
-    parameter int L = 16,
-    parameter int MODE = 0,
-    parameter int WB = 8,
+    parameter int L = 16, MODE = 0, WB = 8,
     parameter int WC = 8,        // weight container bits in DRAM (2, 4 or 8)
-    parameter int AB = 8,
-    parameter int M1 = 2,
-    parameter int M2 = 1,
-    parameter int FMAX = 4096,
-    parameter int KMAX = 1024,
-    parameter int PMAX = 1024
+    parameter int AB = 8, M1 = 2, M2 = 1, FMAX = 4096, KMAX = 1024, PMAX = 1024
 ) (
     input  logic clk, rst, start,
     `OHQ_CORE_REGS,
@@ -51,9 +45,14 @@ module ohq_core #(
                             S_PFWAIT, S_OJOB, S_OWAIT, S_NEXT, S_DONE} state_t;
   state_t st;
   logic [31:0] g, oy0, boh, npix, fc, pair, nch, bank, rec_words;
-  logic [31:0] gc, gky, gkx, gk, gl, gr, goff_c, goff_y, cstep, rstep;  // address-table generator
+  logic [31:0] gc, gky, gkx, gk, gl, gr, goff_c, goff_y;  // address-table generator
   logic [31:0] p, py, px, kbase, rowbase, pp_e, pp_ch, och;
   logic signed [31:0] iy0, ix0, r0;
+  // r0w = r0·in_w, oy0w = oy0·out_w, fcs = fc·cstep; offsets of the group's first input plane
+  // and of plane g·cin_g + fc (igrp, ichan), of the group's and the pair's records (wgrp, wrec;
+  // ogrp, orec: output elements)
+  logic signed [31:0] r0w;  logic [31:0] oy0w, fcs, igrp, ichan, wgrp, wrec, ogrp, orec;
+  wire last_band = !(oy0 + boh < out_h);  // the band that ends the map (boh may be short)
   logic signed [31:0] acc0, acc1;
   logic pf_busy, whole;
   logic [31:0] nkc, kc;
@@ -256,7 +255,8 @@ module ohq_core #(
           gc <= 0; gky <= 0; gkx <= 0; gk <= 0;
           g <= 0; oy0 <= 0; bank <= 0;
           gl <= 0; gr <= 0; goff_c <= 0; goff_y <= 0;
-          cstep <= frows * in_w; rstep <= stride * in_w;
+          r0w <= -$signed(pad_w); oy0w <= 0; fcs <= 0; igrp <= 0; ichan <= 0;
+          wgrp <= 0; wrec <= 0; ogrp <= 0; orec <= 0;
           pf_busy <= 0;
           st <= S_GEN;
         end
@@ -282,35 +282,35 @@ module ohq_core #(
           end
         end
         S_FJOB: begin  // one DMA per input channel of the group: its rows of this band
-          logic signed [31:0] lo_r, hi_r;
+          // rows [lo_r, hi_r) (lo_w, hi_w: times in_w): frows from r0, the last band to last_hi
+          logic signed [31:0] lo_r, hi_r, lo_w, hi_w;
           logic [47:0] bit0;
-          lo_r = r0 < 0 ? 0 : r0;
-          hi_r = r0 + $signed((boh - 1) * stride + kh);
-          if (hi_r > $signed(in_h)) hi_r = $signed(in_h);
+          lo_r = r0 < 0 ? 0 : r0; lo_w = r0 < 0 ? 0 : r0w;
+          hi_r = r0 + $signed(frows); hi_w = r0w + $signed(cstep);
+          if (hi_r > $signed(in_h)) begin hi_r = $signed(in_h); hi_w = $signed(in_hw); end
+          if (last_band) begin hi_r = $signed(last_hi); hi_w = $signed(last_hiw); end
           d_tgt <= 0; d_we <= 0;
-          bit0 = in_bit + (48'((((g * cin_g + fc) * in_h + 32'(lo_r)) * in_w)) << LGA);
-          d_bit <= bit0;
-          d_n <= 32'(hi_r - lo_r) * in_w;
+          bit0 = in_bit + (48'(ichan + 32'(lo_w)) << LGA);
+          d_bit <= bit0; d_n <= 32'(hi_w - lo_w);
           d_off_e <= 6'(bit0[5:0] >> LGA);
-          d_words <= 32'((48'(bit0[5:0]) + (48'(32'(hi_r - lo_r) * in_w) << LGA) + 63) >> 6);
-          d_dst <= fc * cstep + 32'(lo_r - r0) * in_w;
+          d_words <= 32'((48'(bit0[5:0]) + (48'(32'(hi_w - lo_w)) << LGA) + 63) >> 6);
+          d_dst <= fcs + 32'(lo_w - r0w);
           whole <= 0;
           if (r0 == 0 && hi_r == $signed(in_h) && frows == in_h && fc == 0) begin
             // the band is the whole map and channels lie back to back: one DMA for the group
-            d_n <= cin_g * in_h * in_w;
-            d_words <= 32'((48'(6'(in_bit + (48'(g * cin_g * in_h * in_w) << LGA)))
-                       + (48'(cin_g * in_h * in_w) << LGA) + 63) >> 6);
-            whole <= 1;
+            d_n <= gin; whole <= 1;
+            d_words <= 32'((48'(bit0[5:0]) + (48'(gin) << LGA) + 63) >> 6);
           end
           d_start <= 1;
           st <= S_FWAIT;
         end
         S_FWAIT: if (!d_start && !d_busy) begin
           if (fc + 1 == cin_g || whole) begin
-            fc <= 0; pair <= 0; npix <= boh * out_w;
+            fc <= 0; fcs <= 0; ichan <= igrp; pair <= 0;
+            npix <= last_band ? out_hw - oy0w : band_pix;  // boh * out_w
             st <= S_WJOB;
           end else begin
-            fc <= fc + 1; st <= S_FJOB;
+            fc <= fc + 1; fcs <= fcs + cstep; ichan <= ichan + in_hw; st <= S_FJOB;
           end
         end
         S_WJOB: begin
@@ -319,9 +319,9 @@ module ohq_core #(
             st <= S_WWAIT;  // the prefetch started during the last compute brings this pair
           end else begin
             d_tgt <= 1; d_we <= 0; d_bank <= bank;
-            d_bit <= 48'(w_word + (g * cout_g + pair) * rec_words) * 64;
+            d_bit <= 48'(w_word + wrec) * 64;
             d_off_e <= 0;
-            d_words <= ((pair + 2 <= cout_g) ? 2 : 1) * rec_words;
+            d_words <= (pair + 2 <= cout_g) ? rec_words << 1 : rec_words;
             d_start <= 1;
             st <= S_WWAIT;
           end
@@ -329,13 +329,12 @@ module ohq_core #(
         S_WWAIT: if (!d_start && !d_busy) begin
           pf_busy <= 0;
           st <= S_COMP;
-          p <= 0; py <= 0; px <= 0;
-          acc0 <= 0; acc1 <= 0;
+          p <= 0; py <= 0; px <= 0; acc0 <= 0; acc1 <= 0;
           if (pair + 2 < cout_g) begin  // prefetch the next pair into the other bank
             d_tgt <= 1; d_we <= 0; d_bank <= bank ^ 1;
-            d_bit <= 48'(w_word + (g * cout_g + pair + 2) * rec_words) * 64;
+            d_bit <= 48'(w_word + wrec + (rec_words << 1)) * 64;
             d_off_e <= 0;
-            d_words <= ((pair + 4 <= cout_g) ? 2 : 1) * rec_words;
+            d_words <= (pair + 4 <= cout_g) ? rec_words << 1 : rec_words;
             d_start <= 1;
             pf_busy <= 1;
           end
@@ -358,7 +357,7 @@ module ohq_core #(
         S_PFWAIT: if (!d_start && !d_busy) st <= S_OJOB;  // the engine is shared with the prefetch
         S_OJOB: begin
           logic [47:0] bit0;
-          bit0 = out_bit + (48'(((g * cout_g + pair + och) * out_h + oy0) * out_w) << lgo);
+          bit0 = out_bit + (48'(orec + (och[0] ? out_hw : 0) + oy0w) << lgo);
           d_tgt <= 2; d_we <= 1; d_ch <= och;
           d_bit <= bit0;
           d_n <= npix;
@@ -374,13 +373,21 @@ module ohq_core #(
         S_NEXT: begin
           bank <= bank ^ 1;
           if (pair + 2 < cout_g) begin
-            pair <= pair + 2; st <= S_WJOB;
-          end else if (oy0 + boh < out_h) begin
-            oy0 <= oy0 + boh; r0 <= r0 + $signed(boh * stride);
+            pair <= pair + 2; wrec <= wrec + (rec_words << 1); orec <= orec + (out_hw << 1);
+            st <= S_WJOB;
+          end else if (!last_band) begin
+            // only the last band is short: this one has band_oh rows (rband = band_oh * stride)
+            oy0 <= oy0 + boh; r0 <= r0 + $signed(rband); r0w <= r0w + $signed(rband_w);
+            oy0w <= oy0w + band_pix; wrec <= wgrp; orec <= ogrp;
             boh <= (oy0 + 2 * boh <= out_h) ? boh : out_h - oy0 - boh;
             fc <= 0; st <= S_FJOB;
           end else if (g + 1 < groups) begin
-            g <= g + 1; oy0 <= 0; r0 <= -$signed(pad);
+            logic [31:0] wn, on;  // the next group's records follow this pair's nch
+            wn = wrec + ((nch == 2) ? rec_words << 1 : rec_words);
+            on = orec + ((nch == 2) ? out_hw << 1 : out_hw);
+            g <= g + 1; oy0 <= 0; r0 <= -$signed(pad); r0w <= -$signed(pad_w); oy0w <= 0;
+            wgrp <= wn; wrec <= wn; ogrp <= on; orec <= on;
+            igrp <= igrp + gin; ichan <= igrp + gin;
             boh <= (band_oh < out_h) ? band_oh : out_h;
             fc <= 0; st <= S_FJOB;
           end else st <= S_DONE;

@@ -11,6 +11,8 @@
 // VL, and at most 32/gcd(stride, 32) so strided lanes hit distinct banks): the throughput depends
 // on word width. Planes are word-aligned in DRAM; the DMA is one engine, word-granular.
 // Arithmetic is as wide as the integer engine's values get (AW, MW below), not 64 x 64 bits.
+// Only data is multiplied: window and pixel addresses are counters stepped by the registers and
+// the driver's products of them (v_siw = stride·iw, v_diw = dil·iw, v_piw = pad·iw, v_ihw, v_ohw).
 // Buffers: A, B and O planes in 32 banks (element e in bank e mod 32) of simple-dual-port RAM,
 // read synchronously with the next cycle's state; the table is copied per lane (distributed RAM).
 // Counters: transfer (DRAM->buffer), postprocess (window cycles + one finalize per lane group),
@@ -36,6 +38,11 @@ module ohq_vec #(
   state_t st;
   logic [31:0] ch, oy, ox0, ky, kx, nlanes, p0;
   logic [31:0] n_oy, n_ox0, n_ky, n_kx, n_p0;
+  // the same indices times their steps: oys = oy·stride, kyd = ky·dil, oxs = ox0·stride,
+  // kxd = kx·dil, oysw = oy·stride·iw, kydw = ky·dil·iw, oyow = oy·ow; nls = nlanes·stride
+  logic [31:0] oys, kyd, oxs, kxd, oysw, kydw, oyow, nls;
+  logic [31:0] n_oys, n_kyd, n_oxs, n_kxd, n_oysw, n_kydw, n_oyow;
+  logic [31:0] aword, bword, oword;  // the planes of channel ch: v_aw + ch·v_apw, ...
   logic signed [AW-1:0] acc [VL];
 
   function automatic logic [2:0] lg_of(input logic [31:0] bits);  // container bits -> log2
@@ -74,16 +81,22 @@ module ohq_vec #(
     end
 
   // ---- lane addresses of the next cycle: window element of A, pixel of B and O ----
-  logic signed [31:0] n_iy, n_ixb;
+  logic signed [31:0] n_iy, n_ixb, n_iyw;
   logic [31:0] ra [VL], rb [VL];
   logic [VL-1:0] va, vb;
-  assign n_iy = $signed(n_oy * v_stride) - $signed(v_pad) + $signed(n_ky * v_dil);
-  assign n_ixb = $signed(n_ox0 * v_stride) - $signed(v_pad) + $signed(n_kx * v_dil);
+  logic [31:0] lxs [VL+1];   // l·stride, a chain of adders
+  assign n_iy = $signed(n_oys) - $signed(v_pad) + $signed(n_kyd);
+  assign n_ixb = $signed(n_oxs) - $signed(v_pad) + $signed(n_kxd);
+  assign n_iyw = $signed(n_oysw) - $signed(v_piw) + $signed(n_kydw);  // n_iy·iw
+  always_comb begin
+    lxs[0] = 0;
+    for (int l = 1; l <= VL; l++) lxs[l] = lxs[l-1] + v_stride;
+  end
   always_comb
     for (int l = 0; l < VL; l++) begin
       logic signed [31:0] ix;
-      ix = n_ixb + $signed(32'(l) * v_stride);
-      ra[l] = 32'(n_iy * $signed(v_iw) + ix);
+      ix = n_ixb + $signed(lxs[l]);
+      ra[l] = 32'(n_iyw + ix);
       va[l] = 32'(l) < nlanes && n_iy >= 0 && n_iy < $signed(v_ih) && ix >= 0 && ix < $signed(v_iw);
       rb[l] = n_p0 + 32'(l);
       vb[l] = 32'(l) < nlanes;
@@ -182,24 +195,32 @@ module ohq_vec #(
   // ---- next window / pixel state (the registers take it every cycle) ----
   always_comb begin
     n_oy = oy; n_ox0 = ox0; n_ky = ky; n_kx = kx;
+    n_oys = oys; n_kyd = kyd; n_oxs = oxs; n_kxd = kxd; n_oysw = oysw; n_kydw = kydw; n_oyow = oyow;
     case (st)
-      S_IDLE: if (start) begin n_oy = 0; n_ox0 = 0; n_ky = 0; n_kx = 0; end
+      S_IDLE: if (start) begin
+        n_oy = 0; n_ox0 = 0; n_ky = 0; n_kx = 0;
+        n_oys = 0; n_kyd = 0; n_oxs = 0; n_kxd = 0; n_oysw = 0; n_kydw = 0; n_oyow = 0;
+      end
       S_WIN: if (kx + 1 == v_kw) begin
-        n_kx = 0;
-        n_ky = (ky + 1 == v_kh) ? 0 : ky + 1;
-      end else n_kx = kx + 1;
+        n_kx = 0; n_kxd = 0;
+        if (ky + 1 == v_kh) begin n_ky = 0; n_kyd = 0; n_kydw = 0; end
+        else begin n_ky = ky + 1; n_kyd = kyd + v_dil; n_kydw = kydw + v_diw; end
+      end else begin n_kx = kx + 1; n_kxd = kxd + v_dil; end
       S_FIN: if (ox0 + nlanes >= v_ow) begin
-        n_ox0 = 0;
-        n_oy = (oy + 1 == v_oh) ? 0 : oy + 1;
-      end else n_ox0 = ox0 + nlanes;
+        n_ox0 = 0; n_oxs = 0;
+        if (oy + 1 == v_oh) begin n_oy = 0; n_oys = 0; n_oysw = 0; n_oyow = 0; end
+        else begin n_oy = oy + 1; n_oys = oys + v_stride; n_oysw = oysw + v_siw; n_oyow = oyow + v_ow; end
+      end else begin n_ox0 = ox0 + nlanes; n_oxs = oxs + nls; end
       default: ;
     endcase
-    n_p0 = n_oy * v_ow + n_ox0;
+    n_p0 = n_oyow + n_ox0;  // n_oy·ow + n_ox0
   end
 
   always_ff @(posedge clk) begin
     d_start <= 0;
     oy <= n_oy; ox0 <= n_ox0; ky <= n_ky; kx <= n_kx; p0 <= n_p0;
+    oys <= n_oys; kyd <= n_kyd; oxs <= n_oxs; kxd <= n_kxd; oysw <= n_oysw; kydw <= n_kydw;
+    oyow <= n_oyow;
     if (rst) begin
       st <= S_IDLE; done <= 0;
     end else begin
@@ -211,13 +232,18 @@ module ohq_vec #(
       endcase
       case (st)
         S_IDLE: if (start) begin
-          logic [31:0] nl;
+          logic [31:0] nl, ns;
           cnt_compute <= 0; cnt_transfer <= 0; cnt_writeback <= 0; cnt_post <= 0;
           done <= 0; ch <= 0;
-          nl = (32'd64 >> lga) < VL ? 32'd64 >> lga : VL;
+          aword <= v_aw; bword <= v_bw; oword <= v_ow0;
+          // nl lanes, ns = nl·stride: powers of two (shifts) or VL (the chain's end)
+          if ((32'd64 >> lga) < VL) begin nl = 32'd64 >> lga; ns = v_stride << (6 - lga); end
+          else begin nl = VL; ns = lxs[VL]; end
           for (int t = 1; t <= 5; t++)   // strided lanes must hit distinct banks
-            if ((v_stride & ((32'd1 << t) - 1)) == 0 && (32'd32 >> t) < nl) nl = 32'd32 >> t;
-          nlanes <= nl;
+            if ((v_stride & ((32'd1 << t) - 1)) == 0 && (32'd32 >> t) < nl) begin
+              nl = 32'd32 >> t; ns = v_stride << (5 - t);
+            end
+          nlanes <= nl; nls <= ns;
           st <= (v_lut != 0) ? S_TJOB : S_AJOB;
         end
         S_TJOB: begin  // the table: 2^a_bits entries of 16 bits
@@ -227,14 +253,14 @@ module ohq_vec #(
         end
         S_TWAIT: if (!d_start && !d_busy) st <= S_AJOB;
         S_AJOB: begin
-          d_tgt <= 1; d_we <= 0; d_lg <= lga; d_word <= v_aw + ch * v_apw;
-          d_n <= v_ih * v_iw; d_words <= v_apw;
+          d_tgt <= 1; d_we <= 0; d_lg <= lga; d_word <= aword;
+          d_n <= v_ihw; d_words <= v_apw;
           d_start <= 1; st <= S_AWAIT;
         end
         S_AWAIT: if (!d_start && !d_busy) st <= (v_two != 0) ? S_BJOB : S_WIN;
         S_BJOB: begin
-          d_tgt <= 2; d_we <= 0; d_lg <= lg_of(v_bbits); d_word <= v_bw + ch * v_bpw;
-          d_n <= v_ih * v_iw; d_words <= v_bpw;
+          d_tgt <= 2; d_we <= 0; d_lg <= lg_of(v_bbits); d_word <= bword;
+          d_n <= v_ihw; d_words <= v_bpw;
           d_start <= 1; st <= S_BWAIT;
         end
         S_BWAIT: if (!d_start && !d_busy) st <= S_WIN;
@@ -253,13 +279,16 @@ module ohq_vec #(
           else st <= S_WIN;
         end
         S_OJOB: begin
-          d_tgt <= 3; d_we <= 1; d_word <= v_ow0 + ch * v_opw;
-          d_n <= v_oh * v_ow; d_words <= v_opw;
+          d_tgt <= 3; d_we <= 1; d_word <= oword;
+          d_n <= v_ohw; d_words <= v_opw;
           d_start <= 1; st <= S_OWAIT;
         end
         S_OWAIT: if (!d_start && !d_busy) begin
           if (ch + 1 == v_c) st <= S_DONE;
-          else begin ch <= ch + 1; st <= S_AJOB; end
+          else begin
+            ch <= ch + 1; aword <= aword + v_apw; bword <= bword + v_bpw; oword <= oword + v_opw;
+            st <= S_AJOB;
+          end
         end
         S_DONE: begin done <= 1; st <= S_IDLE; end
         default: st <= S_IDLE;
