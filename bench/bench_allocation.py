@@ -28,6 +28,7 @@ BIT_SETS = ((2, 3, 4, 8), (4, 8))
 ILP = (  # label, sensitivity method, objective, parameters, activation bits (None: the layer's own)
     ("default: qmqe damage (Jensen–Shannon)", "qmqe", "min-sensitivity", {}, None),
     ("qmqe damage, KL score (former default)", "qmqe", "min-sensitivity", {"score": "kl"}, None),
+    ("qmqe damage, every candidate re-run (measure=all)", "qmqe", "min-sensitivity", {"measure": "all"}, None),
     ("mqe damage", "mqe", "min-sensitivity", {}, None),
     ("layerwise damage", "layerwise", "min-sensitivity", {}, None),
     ("hessian damage", "hessian", "min-sensitivity", {}, None),
