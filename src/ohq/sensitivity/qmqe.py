@@ -130,15 +130,15 @@ class QuantMQE(SensitivityMethod):
         self._runner = runner = SuffixRunner(graph_module(qm), integer=integer)
         self._swaps = self._swaps_for(low_layers)
         clock.lap("swaps")
-        kl = np.zeros((len(names), len(self.candidate_bits)))
-        flips = np.zeros_like(kl)
+        divergence = np.zeros((len(names), len(self.candidate_bits)))  # summed `score` per sample
+        flips = np.zeros_like(divergence)
         for _, ref, i, col, out in self._sweep(x, progress=True):
-            kl[i, col] += float(SCORES[self.score](ref, out).sum())
+            divergence[i, col] += float(SCORES[self.score](ref, out).sum())
             flips[i, col] += float((out.argmax(dim=1) != ref.argmax(dim=1)).sum())
         clock.lap("sweep")
         self.stage_seconds_ = clock.laps
         derived = [b for b in low if b not in self._rerun]
-        self.damage_ = _candidates.monotone(kl / (len(x) * masks), self.candidate_bits, derived)
+        self.damage_ = _candidates.monotone(divergence / (len(x) * masks), self.candidate_bits, derived)
         self.flips_ = _candidates.monotone(flips / (len(x) * masks), self.candidate_bits, derived)
         share = min(_candidates.energy_rows(len(x)), self.batch_size) / len(x)  # derived layers' samples
         self.forward_equiv_ = _candidates.suffix_cost(runner, names, self._swaps, self._rerun, share)
