@@ -105,8 +105,7 @@ class IntegerEngine:
         self._steps = []
         for node in gm.graph.nodes:
             if node.op == "call_module":
-                mod = modules[node.target]
-                fn = mod.forward_int if isinstance(mod, QuantLayer | QOp) else mod
+                fn = integer_call(modules[node.target])
             elif node.op == "call_function":
                 fn = node.target
             elif node.op == "call_method":
@@ -130,6 +129,12 @@ class IntegerEngine:
                 kwargs = fx.node.map_arg(node.kwargs, lambda n: env[n])
                 env[node] = fn(*args, **kwargs)
         raise RuntimeError("graph without output")
+
+
+def integer_call(module: nn.Module):
+    """What the integer engine calls for a graph module: a quantized module's `forward_int` (codes
+    in, codes out), any other module (shape ops, flatten) as it is."""
+    return module.forward_int if isinstance(module, QuantLayer | QOp) else module
 
 
 def _method(name: str):

@@ -14,8 +14,7 @@ from typing import Any
 
 from torch import fx
 
-from ohq.quant.layers import QuantLayer
-from ohq.quant.qmodules import QOp
+from ohq.quant.qmodel import integer_call
 
 
 class SuffixRunner:
@@ -92,10 +91,8 @@ class SuffixRunner:
         args = fx.node.map_arg(node.args, lambda n: env[n])
         kwargs = fx.node.map_arg(node.kwargs, lambda n: env[n])
         if node.op == "call_module":
-            module = self.modules[node.target]
-            if self.integer and isinstance(module, QuantLayer | QOp):
-                return module.forward_int(*args, **kwargs)
-            return module(*args, **kwargs)
+            module = self.modules[node.target]  # looked up per call: swaps replace modules
+            return (integer_call(module) if self.integer else module)(*args, **kwargs)
         if node.op == "call_function":
             return node.target(*args, **kwargs)
         if node.op == "call_method":

@@ -188,8 +188,10 @@ class QuantMQE(SensitivityMethod):
             raise OhqError(f"{len(x)} inputs but {len(y)} labels")
         masks = self._masks
         lost = np.zeros((len(self._names), len(self.candidate_bits)))
-        exact = {b: self.calibration_.layers(plan) for b, plan in self._low_plans.items()}
-        for s, ref, i, col, out in self._sweep(x, derive=False, swaps=self._swaps_for(exact)):
+        swaps = None  # fit's, where every candidate was re-run (its ranges exact)
+        if any(b not in self._rerun for b in self._low_plans):
+            swaps = self._swaps_for({b: self.calibration_.layers(plan) for b, plan in self._low_plans.items()})
+        for s, ref, i, col, out in self._sweep(x, derive=False, swaps=swaps):
             ok = (ref.argmax(dim=1) == y[s]).double() - (out.argmax(dim=1) == y[s]).double()
             lost[i, col] += float(ok.sum()) / masks
         return lost / len(x)  # candidates at or above `bits` are never swapped: 0

@@ -27,7 +27,7 @@ CFG = ("cin_g", "in_h", "in_w", "cout_g", "groups", "kh", "kw", "stride", "pad",
        "v_c", "v_ih", "v_iw", "v_oh", "v_ow", "v_kh", "v_kw", "v_stride", "v_pad", "v_dil", "v_pool",
        "v_two", "v_lut", "v_abits", "v_bbits", "v_obits", "v_shift", "v_lo", "v_hi", "v_m0", "v_m1",
        "v_c0", "v_aw", "v_bw", "v_tw", "v_ow0", "v_apw", "v_bpw", "v_opw",
-       # products of the registers above, precomputed by the driver (`products`, `vec.products`)
+       # products of the registers above, precomputed by the driver (`products`, `vec.pack_vec`)
        "cstep", "rstep", "in_hw", "gin", "rband", "rband_w", "pad_w", "out_hw", "band_pix",
        "last_hi", "last_hiw", "v_siw", "v_diw", "v_piw", "v_ihw", "v_ohw")
 HEADER_WORDS = 4  # m, c, bias, spare
