@@ -119,13 +119,36 @@ def synth_trees() -> None:
     print(f"source: {r['source']}")
 
 
+def _commit() -> str:
+    import subprocess
+
+    return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+
+
+def synth_products(device: str) -> None:
+    """yosys of the 8-lane tree at every PRODUCT_GRID configuration of the device's family, appended
+    to resources.json (`--device-data` then writes them into the device data as its table)."""
+    from ohq.hw.rtl.synth import FAMILY, PRODUCT_GRID, PRODUCT_LANES, record, synthesize
+
+    fam = FAMILY[get_device(device).family]
+    rows = []
+    print(f"\n| {fam} | yosys LUT | per product | formula | FF | DSP |\n|---|---|---|---|---|---|")
+    for s, w, a in (*PRODUCT_GRID, ("uniform", 8, 8)):  # W8A8: the DSP tree shell_lut subtracts
+        r = synthesize(RtlConfig(lanes=PRODUCT_LANES, scheme=s, w_bits=w, a_bits=a), fam)
+        formula = 0 if w > 4 and s == "uniform" else {"uniform": lut_mult_luts, "pot": shift_luts, "sp2": shift_add_luts}[s](w, a)
+        print(f"| {s} W{w}A{a} | {r['lut']} | {r['lut'] / (2 * PRODUCT_LANES):.1f} | {formula} | {r['ff']} | {r['dsp']} |",
+              flush=True)
+        rows.append({**r, "note": f"commit {_commit()} sources; the per-product grid (ohq.hw.rtl.synth.PRODUCT_GRID)"})
+    record(rows)
+
+
 def synth_engine(device: str) -> None:
     from ohq.errors import OhqError
-    from ohq.hw.rtl.synth import check_fits, synthesize
+    from ohq.hw.rtl.synth import FAMILY, check_fits, record, synthesize
 
     dev = get_device(device)
     cfg = RtlConfig(**ENGINE)
-    r = synthesize(cfg, whole=True)
+    r = synthesize(cfg, FAMILY[dev.family], whole=True)
     f_dsp = 2 * cfg.lanes // dsp_pack(8, dev.dsp_type)
     print(f"\nwhole engine {ENGINE}: yosys {r['cpu_s']:.0f} CPU s ({r['wall_s']:.0f} s wall)")
     print("| | LUT | FF | DSP48 | RAMB18 | LUTRAM |\n|---|---|---|---|---|---|")
@@ -133,7 +156,7 @@ def synth_engine(device: str) -> None:
     print(f"| formulas ({device}) | {dev.shell_lut:,} (shell_lut) | - | {f_dsp} (tree) | "
           f"{formula_bram18(cfg)} (one copy per buffer) | - |")
     print(f"source: {r['source']}")
-    print(json.dumps(r))
+    record([{**r, "note": f"commit {_commit()} sources; the whole engine (bench/bench_rtl.py --synth-engine)"}])
     try:
         check_fits(r, dev)
         print(f"fits {device}")
@@ -305,6 +328,7 @@ def main() -> None:
     ap.add_argument("--device", default="xc7z020")
     ap.add_argument("--models", default="digits_cnn,mnist_cnn,mnist_resnet,mnist_mobilenet_v2")
     ap.add_argument("--synth", action="store_true")
+    ap.add_argument("--synth-products", action="store_true", help="the tree per PRODUCT_GRID row (~10 CPU-min)")
     ap.add_argument("--synth-engine", action="store_true", help="the whole engine (~10 CPU-min)")
     ap.add_argument("--device-data", action="store_true", help="write the yosys rows into the device data")
     ap.add_argument("--skip-bitexact", action="store_true")
@@ -317,6 +341,8 @@ def main() -> None:
         referee(args.device, args.models.split(","))
     if args.synth:
         synth_trees()
+    if args.synth_products:
+        synth_products(args.device)
     if args.synth_engine:
         synth_engine(args.device)
     if args.device_data:

@@ -33,12 +33,27 @@ def _nodsp(cfg: RtlConfig) -> str:
 
 
 def script(cfg: RtlConfig, family: str = "xc7") -> str:
+    """The tree alone. `booth` before the coarse step: yosys' radix-4 Booth multipliers for the
+    LUT lanes (without it their products are array multipliers, ~30 % more LUTs at 4 x 4 bits);
+    DSP-mapped and shift products have no $mul left for it by then."""
     p = cfg.verilog_params()
     sets = " ".join(f"-set {k} {p[k]}" for k in ("L", "MODE", "WB", "AB", "M1", "M2"))
-    return ("read_verilog -sv ohq_pe.sv ohq_tree.sv\n"
+    synth = f"synth_xilinx -family {family} -top ohq_tree -flatten{_nodsp(cfg)}"
+    return ("read_verilog -sv -I. ohq_pe.sv ohq_tree.sv\n"
             f"chparam {sets} ohq_tree\n"
-            f"synth_xilinx -family {family} -top ohq_tree -flatten{_nodsp(cfg)}\n"
+            f"{synth} -run begin:coarse\nbooth\n{synth} -run coarse:\n"
             "stat\n")
+
+
+# the trees whose LUTs the analytical model reads per product (ohq.hw.synthesized): LUT
+# multipliers (uniform, <= 4-bit weights), shifts (pot) and shift-adds (sp2) at every weight width
+# up to 8 bits, and activations at each container width the lanes use (2, 4, 8 bits: a 3-bit
+# activation runs on the 4-bit datapath)
+PRODUCT_GRID = tuple(
+    [("uniform", w, a) for w in (2, 3, 4) for a in (2, 4, 8)]
+    + [(s, w, a) for s in ("pot", "sp2") for w in range(2, 9) for a in (2, 4, 8)]
+)
+PRODUCT_LANES = 8
 
 
 # synth_xilinx's `coarse` step without `share`: share's SAT proofs over the post-processing
@@ -144,3 +159,12 @@ def recorded(unit: str | None = None) -> list[dict]:
     """The measured results in resources.json (optionally of one unit)."""
     rows = json.loads(RESOURCES.read_text())["results"]
     return [r for r in rows if unit is None or r.get("unit", "ohq_tree") == unit]
+
+
+def record(rows: list[dict]) -> None:
+    """Append measured results to resources.json (atomically)."""
+    from ohq.io import write_atomic
+
+    doc = json.loads(RESOURCES.read_text())
+    doc["results"] += [{**r, "kind": "measured"} for r in rows]
+    write_atomic(RESOURCES, lambda tmp: tmp.write_text(json.dumps(doc, indent=1) + "\n"))

@@ -163,13 +163,17 @@ module ohq_core #(
           .p0(lp0[li]), .p1(lp1[li]));
     end
   endgenerate
+  localparam int TW = `OHQ_TREE_BITS(MODE, WB, AB, M1, L);
+  logic signed [TW-1:0] t0, t1;  // the tree at the width its L products need (exact), widened after
   always_comb begin
-    sum0 = 0;
-    sum1 = 0;
+    t0 = 0;
+    t1 = 0;
     for (int i = 0; i < L; i++) begin
-      sum0 = sum0 + lp0[i];
-      sum1 = sum1 + lp1[i];
+      t0 = t0 + TW'(lp0[i]);
+      t1 = t1 + TW'(lp1[i]);
     end
+    sum0 = t0;  // signed: sign-extends
+    sum1 = t1;
   end
 
   // ---- accumulator buffer: per channel, PP banks (pixel p in bank p mod PP) ----

@@ -25,4 +25,12 @@
     output logic [63:0] m_wdata, m_wmask, \
     input  logic m_gnt, m_rvalid, \
     input  logic [63:0] m_rdata
+// Bits of one ohq_pe product (MODE 0 fixed-point: WB x (AB+1) signed; 1 power-of-two: x shifted
+// by up to 2^(WB-1)-2 and negated; 2 SP2: two shifts by up to 2^M1-2, added and negated). The
+// tree of L products adds at OHQ_TREE_BITS (at most 32) and sign-extends the sum, so no adder
+// carries bits that only copy the sign.
+`define OHQ_PROD_BITS(MODE, WB, AB, M1) \
+    ((MODE) == 0 ? (WB) + (AB) + 1 : (MODE) == 1 ? (AB) + (1 << ((WB) - 1)) : (AB) + (1 << (M1)) + 1)
+`define OHQ_TREE_BITS(MODE, WB, AB, M1, L) \
+    (`OHQ_PROD_BITS(MODE, WB, AB, M1) + $clog2(L) < 32 ? `OHQ_PROD_BITS(MODE, WB, AB, M1) + $clog2(L) : 32)
 `endif

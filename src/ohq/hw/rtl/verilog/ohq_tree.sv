@@ -1,3 +1,4 @@
+`include "ohq_ports.svh"
 // The multiply-add tree alone (L lanes x 2 channels and their two adder trees, registered), the
 // unit yosys synthesizes per configuration for the engine's LUT/FF/DSP counts (ohq.hw.rtl.synth).
 module ohq_tree #(
@@ -19,11 +20,12 @@ module ohq_tree #(
           .p0(p0[i]), .p1(p1[i]));
     end
   endgenerate
+  localparam int TW = `OHQ_TREE_BITS(MODE, WB, AB, M1, L);  // as ohq_core's tree
   always_ff @(posedge clk) begin
-    logic signed [31:0] a0, a1;
+    logic signed [TW-1:0] a0, a1;
     rw0 <= w0; rw1 <= w1; rx <= x;
     a0 = 0; a1 = 0;
-    for (int j = 0; j < L; j++) begin a0 = a0 + p0[j]; a1 = a1 + p1[j]; end
-    s0 <= a0; s1 <= a1;
+    for (int j = 0; j < L; j++) begin a0 = a0 + TW'(p0[j]); a1 = a1 + TW'(p1[j]); end
+    s0 <= a0; s1 <= a1;  // signed: sign-extends
   end
 endmodule
