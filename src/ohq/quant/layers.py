@@ -76,6 +76,13 @@ class QuantLayer(nn.Module):
         if self.integer_ok:
             self._prepare_integer()
 
+    def rewire(self, src: QParams | None, out: QParams | None) -> None:
+        """New neighbours' quantizers (producer `src`, output `out`), the same weights and input
+        quantizer: only the integer constants are re-derived."""
+        self.src, self.out = src, out
+        if self.integer_ok:
+            self._prepare_integer()
+
     @property
     def integer_ok(self) -> bool:
         return self.w_bits is not None and self.inp is not None

@@ -77,8 +77,7 @@ def plan_swap(runner: SuffixRunner, layer8: QuantLayer, layer_b: QuantLayer, kee
         inp = layer_b.inp if layer_b.inp is not None else layer8.inp
         swap.modules[layer8.name] = _Swapped(layer8, layer_b, keep, inp)
     else:
-        layer_b.requantize(layer_b.weight, layer_b.bias, src, layer_b.inp, layer8.out,
-                           codes=layer_b.codes, step=layer_b.step)
+        layer_b.rewire(src, layer8.out)
         swap.modules[layer8.name] = layer_b
     return swap
 
@@ -105,8 +104,7 @@ def _with_out(module: nn.Module, out: QParams) -> nn.Module:
     if isinstance(module, QuantLayer):
         new = copy.copy(module)  # share the weight tensors; own buffer/module dicts
         new._buffers, new._modules, new._parameters = dict(module._buffers), {}, {}
-        new.requantize(module.weight, module.bias, module.src, module.inp, out,
-                       codes=module.codes, step=module.step)
+        new.rewire(module.src, out)
         return new
     new = copy.deepcopy(module)  # graph ops are small (a LUT of 2^b entries at most)
     new.set_qparams(new.ins, out)
