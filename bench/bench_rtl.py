@@ -128,17 +128,31 @@ def _commit() -> str:
 def synth_products(device: str) -> None:
     """yosys of the 8-lane tree at every PRODUCT_GRID configuration of the device's family, appended
     to resources.json (`--device-data` then writes them into the device data as its table)."""
-    from ohq.hw.rtl.synth import FAMILY, PRODUCT_GRID, PRODUCT_LANES, record, synthesize
+    from ohq.hw.rtl.synth import (
+        FAMILY,
+        PRODUCT_GRID,
+        PRODUCT_LANES,
+        record,
+        recorded,
+        script,
+        synthesize,
+    )
+    from ohq.hw.rtl.tools import run_tool, yosys
 
     fam = FAMILY[get_device(device).family]
+    tool = run_tool([yosys(), "-V"], "yosys -V").strip()
+    done = {r["source"]: r for r in recorded("ohq_tree") if r["family"] == fam}
     rows = []
     print(f"\n| {fam} | yosys LUT | per product | formula | FF | DSP |\n|---|---|---|---|---|---|")
     for s, w, a in (*PRODUCT_GRID, ("uniform", 8, 8)):  # W8A8: the DSP tree shell_lut subtracts
-        r = synthesize(RtlConfig(lanes=PRODUCT_LANES, scheme=s, w_bits=w, a_bits=a), fam)
+        cfg = RtlConfig(lanes=PRODUCT_LANES, scheme=s, w_bits=w, a_bits=a)
+        src = f"{tool}; {script(cfg, fam).strip()}".replace("\n", "; ")
+        r = done.get(src) or synthesize(cfg, fam)  # a row made with today's script is not re-run
         formula = 0 if w > 4 and s == "uniform" else {"uniform": lut_mult_luts, "pot": shift_luts, "sp2": shift_add_luts}[s](w, a)
         print(f"| {s} W{w}A{a} | {r['lut']} | {r['lut'] / (2 * PRODUCT_LANES):.1f} | {formula} | {r['ff']} | {r['dsp']} |",
               flush=True)
-        rows.append({**r, "note": f"commit {_commit()} sources; the per-product grid (ohq.hw.rtl.synth.PRODUCT_GRID)"})
+        if src not in done:
+            rows.append({**r, "note": f"commit {_commit()} sources; the per-product grid (ohq.hw.rtl.synth.PRODUCT_GRID)"})
     record(rows)
 
 
@@ -290,6 +304,22 @@ def paper_and_spread(device: str, band_fit: dict, near: list[dict]) -> None:
                                         for x in unc.RATIO_NETS))
 
 
+def product_table(fam: str, tool: str) -> dict:
+    """The latest recorded tree of each PRODUCT_GRID configuration, made with today's script."""
+    from ohq.hw.rtl.synth import PRODUCT_GRID, PRODUCT_LANES, recorded, script
+    from ohq.hw.synthesized import product_key
+
+    lut = {}
+    for s, w, a in PRODUCT_GRID:
+        cfg = RtlConfig(lanes=PRODUCT_LANES, scheme=s, w_bits=w, a_bits=a)
+        src = f"{tool}; {script(cfg, fam).strip()}".replace("\n", "; ")
+        row = [r for r in recorded("ohq_tree") if r["family"] == fam and r["source"] == src][-1]
+        lut[product_key(s, w, cfg.a_container)] = row["lut"]
+    example = script(RtlConfig(lanes=PRODUCT_LANES, scheme="uniform", w_bits=4, a_bits=4), fam)
+    return {"lanes": PRODUCT_LANES, "command": example.strip().replace("\n", "; ") +
+            " (per row: chparam MODE/WB/AB/M1/M2 of the row, -nodsp for uniform W<=4 only)", "lut": lut}
+
+
 def device_data(device: str) -> None:
     """Store the latest recorded whole-engine and 8-lane W8A8 tree runs of the device's family in
     its data file and re-derive the constants they source (ohq.hw.synthesized)."""
@@ -310,6 +340,7 @@ def device_data(device: str) -> None:
     for name, r in (("engine", eng), ("tree", tree)):
         block[name] = {k: r[k] for k in ("unit", "lanes", "lut", "ff", "dsp", "ramb18")}
         block[name]["command"] = r["source"].partition("; ")[2]
+    block["products"] = product_table(fam, tool)
     path = Path(ohq.hw.__file__).parent / "devices" / f"{dev.part}.json"
     doc = json.loads(path.read_text())
     doc["synthesis"] = block

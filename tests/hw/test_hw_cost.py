@@ -8,7 +8,7 @@ import pytest
 
 from ohq.graph import Layer, layer_graph
 from ohq.hw import STEPS, cost_table, estimate, get_device, list_devices, list_probes
-from ohq.hw.accelerator import dsp_pack, lut_mult_luts, tile_side, vpe_macs_per_cycle
+from ohq.hw.accelerator import dsp_pack, lut_pes, tile_side, vpe_macs_per_cycle
 from ohq.hw.cost import gemm_of, layer_cost, tiling
 from ohq.hw.pr import pr_schedule
 from ohq.models import create_model
@@ -68,7 +68,7 @@ def test_dsp_packing():
     e1 = get_device("xc7z020")  # DSP48E1: 2 per DSP at 4 bits, plus LUT multipliers (the RTL's lanes)
     c8 = layer_cost(layer, 8, 8, "uniform", Resource.DSP, e1).cycles["compute"]
     c4 = layer_cost(layer, 4, 4, "uniform", Resource.DSP, e1).cycles["compute"]
-    peak4 = e1.pe_dsp * 2 + e1.pe_lut // lut_mult_luts(4, 4)
+    peak4 = e1.pe_dsp * 2 + lut_pes(Resource.DSP, 4, 4, e1)
     assert abs(c8 / c4 - peak4 / (e1.pe_dsp * 2)) < 0.1
 
 
@@ -91,7 +91,9 @@ def test_shift_engine_beats_16bit_vpe():
     layer = conv(cin=256, cout=384, hw=13)
     vpe = layer_cost(layer, 16, 16, "uniform", Resource.DSP, dev, vpe_macs_per_cycle(16, dev))
     svpe = layer_cost(layer, 3, 16, "pot", Resource.SHIFT, dev)
-    assert svpe.cycles["compute"] < vpe.cycles["compute"] / 2
+    # yosys: a W3A16 shift with its tree share is 77 LUT, so pe_lut holds 1,948 shifts against the
+    # VPE's 1,536 MACs; the network-level 2.5x (test_hw_calibrate) also comes from 3-bit weight traffic
+    assert svpe.cycles["compute"] < vpe.cycles["compute"] / 1.2
     assert svpe.dsp < vpe.dsp
 
 

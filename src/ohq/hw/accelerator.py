@@ -23,6 +23,7 @@ import math
 from dataclasses import dataclass
 
 from ohq.graph import Layer
+from ohq.hw import synthesized
 from ohq.hw.device import Device
 from ohq.quant.resource import Resource
 
@@ -160,6 +161,25 @@ def shift_add_luts(w_bits: int, a_bits: int) -> int:
     return width * (math.ceil(m1 / 2) + max(math.ceil(m2 / 2), 1)) + width
 
 
+# the RTL lane each LUT resource is (ohq.hw.rtl: MODE 0 LUT multipliers, 1 shifts, 2 shift-adds)
+_LANE = {Resource.DSP: ("uniform", lut_mult_luts), Resource.SHIFT: ("pot", shift_luts),
+         Resource.SHIFT_ADD: ("sp2", shift_add_luts)}
+
+
+def product_luts(resource: Resource, w_bits: int, a_bits: int, device: Device) -> float:
+    """LUT6 per LUT product (a LUT multiplier for Resource.DSP): yosys' count of the RTL tree per
+    product, its adder-tree share included, where the device data has it (ohq.hw.synthesized;
+    activations travel in the same power-of-two containers as weights), else the hand formula."""
+    scheme, formula = _LANE[resource]
+    measured = synthesized.product_luts(device, scheme, w_bits, weight_container_bits(a_bits))
+    return formula(w_bits, a_bits) if measured is None else measured
+
+
+def lut_pes(resource: Resource, w_bits: int, a_bits: int, device: Device) -> int:
+    """LUT products per cycle the LUT PE budget holds."""
+    return int(device.pe_lut // product_luts(resource, w_bits, a_bits, device))
+
+
 def lut_mult_max_bits(dsp_type: str = "DSP48E2") -> int:
     """Fixed-point operands at or below this width also get LUT multipliers (narrow-operand MACs).
 
@@ -175,14 +195,13 @@ def dsp_core_macs_per_cycle(w_bits: int, a_bits: int, device: Device) -> float:
     bits = max(w_bits, a_bits)
     macs = device.pe_dsp * dsp_pack(bits, device.dsp_type)
     if bits <= lut_mult_max_bits(device.dsp_type):
-        macs += device.pe_lut // lut_mult_luts(w_bits, a_bits)
+        macs += lut_pes(Resource.DSP, w_bits, a_bits, device)
     return float(macs)
 
 
 def lut_core_macs_per_cycle(resource: Resource, w_bits: int, a_bits: int, device: Device) -> float:
     """MACs/cycle of the LUT shift (PoT) or shift-add (SP2) core, accumulated on DSPs (SVPE, n-BQ-NN)."""
-    luts = shift_luts(w_bits, a_bits) if resource is Resource.SHIFT else shift_add_luts(w_bits, a_bits)
-    by_lut = device.pe_lut // luts
+    by_lut = lut_pes(resource, w_bits, a_bits, device)
     by_dsp = device.pe_dsp * SVPE_PRODUCTS_PER_DSP
     return float(min(by_lut, by_dsp))
 
@@ -200,7 +219,7 @@ def balanced_sp2_share(device: Device, w_bits: int = 4, a_bits: int = 8) -> floa
     P_LUT is the SP2 shift-add core on the LUT PE budget (MSQ, docs/design.md).
     """
     p_dsp = device.pe_dsp * dsp_pack(max(w_bits, a_bits), device.dsp_type)
-    p_lut = device.pe_lut // shift_add_luts(w_bits, a_bits)
+    p_lut = lut_pes(Resource.SHIFT_ADD, w_bits, a_bits, device)
     return p_lut / (p_lut + p_dsp)
 
 
@@ -212,8 +231,7 @@ def macs_per_cycle(resource: Resource, w_bits: int, a_bits: int, device: Device)
         return lut_core_macs_per_cycle(resource, w_bits, a_bits, device)
     if resource is Resource.DSP_LUT:
         p_dsp = device.pe_dsp * dsp_pack(max(w_bits, a_bits), device.dsp_type)
-        p_lut = device.pe_lut // shift_add_luts(w_bits, a_bits)
-        return float(p_dsp + p_lut)
+        return float(p_dsp + lut_pes(Resource.SHIFT_ADD, w_bits, a_bits, device))
     raise ValueError(f"no engine for resource {resource!r}")
 
 
@@ -225,7 +243,7 @@ def engine_resources(resource: Resource, w_bits: int, a_bits: int, device: Devic
         return device.pe_dsp, device.shell_lut + luts
     if resource in (Resource.SHIFT, Resource.SHIFT_ADD):
         macs = lut_core_macs_per_cycle(resource, w_bits, a_bits, device)
-        per = shift_luts(w_bits, a_bits) if resource is Resource.SHIFT else shift_add_luts(w_bits, a_bits)
-        return math.ceil(macs / SVPE_PRODUCTS_PER_DSP), device.shell_lut + int(macs) * per
-    p_lut = device.pe_lut // shift_add_luts(w_bits, a_bits)
-    return device.pe_dsp, device.shell_lut + p_lut * shift_add_luts(w_bits, a_bits)
+        per = product_luts(resource, w_bits, a_bits, device)
+        return math.ceil(macs / SVPE_PRODUCTS_PER_DSP), device.shell_lut + math.ceil(macs * per)
+    per = product_luts(Resource.SHIFT_ADD, w_bits, a_bits, device)
+    return device.pe_dsp, device.shell_lut + math.ceil(lut_pes(Resource.SHIFT_ADD, w_bits, a_bits, device) * per)

@@ -35,11 +35,10 @@ from ohq.hw.accelerator import (
     dsp_pack,
     engine_resources,
     gemm_of,
-    lut_mult_luts,
     lut_mult_max_bits,
+    lut_pes,
     macs_per_cycle,
-    shift_add_luts,
-    shift_luts,
+    product_luts,
     tile_side,
     weight_container_bits,
 )
@@ -188,14 +187,14 @@ def mac_energy_pj(resource: Resource, w_bits: int, a_bits: int, device: Device) 
     if resource is Resource.DSP:
         if bits <= lut_mult_max_bits(device.dsp_type):  # DSP and LUT multipliers share the work by throughput
             p_dsp = device.pe_dsp * dsp_pack(bits, device.dsp_type)
-            p_lut = device.pe_lut // lut_mult_luts(w_bits, a_bits)
-            lut_mac = lut_mult_luts(w_bits, a_bits) * device.e_lut_pj
+            p_lut = lut_pes(Resource.DSP, w_bits, a_bits, device)
+            lut_mac = product_luts(Resource.DSP, w_bits, a_bits, device) * device.e_lut_pj
             return (p_dsp * dsp_mac + p_lut * lut_mac) / (p_dsp + p_lut)
         return dsp_mac
     acc = device.e_dsp_pj / 3  # the accumulating DSP serves SVPE_PRODUCTS_PER_DSP products
     if resource is Resource.SHIFT:
-        return shift_luts(w_bits, a_bits) * device.e_lut_pj + acc
-    sp2 = shift_add_luts(w_bits, a_bits) * device.e_lut_pj
+        return product_luts(resource, w_bits, a_bits, device) * device.e_lut_pj + acc
+    sp2 = product_luts(Resource.SHIFT_ADD, w_bits, a_bits, device) * device.e_lut_pj
     if resource is Resource.SHIFT_ADD:
         return sp2 + acc
     rho = balanced_sp2_share(device, w_bits, a_bits)

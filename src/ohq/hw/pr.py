@@ -25,7 +25,7 @@ from ohq.hw.accelerator import (
     SVPE_PRODUCTS_PER_DSP,
     dsp_pack,
     lut_core_macs_per_cycle,
-    lut_mult_luts,
+    lut_pes,
     macs_per_cycle,
 )
 from ohq.hw.cost import LayerCost, layer_cost
@@ -101,7 +101,7 @@ def module_peak(resource: Resource, w_bits: int, a_bits: int, device: Device) ->
     if resource is Resource.DSP:
         macs = device.pe_dsp * dsp_pack(bits)
         if bits <= 8:
-            macs += device.pe_lut // lut_mult_luts(w_bits, a_bits)
+            macs += lut_pes(Resource.DSP, w_bits, a_bits, device)
         return float(macs)
     if resource in (Resource.SHIFT, Resource.SHIFT_ADD):
         lut = lut_core_macs_per_cycle(resource, w_bits, a_bits, device)

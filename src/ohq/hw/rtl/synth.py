@@ -48,10 +48,10 @@ def script(cfg: RtlConfig, family: str = "xc7") -> str:
 # the trees whose LUTs the analytical model reads per product (ohq.hw.synthesized): LUT
 # multipliers (uniform, <= 4-bit weights), shifts (pot) and shift-adds (sp2) at every weight width
 # up to 8 bits, and activations at each container width the lanes use (2, 4, 8 bits: a 3-bit
-# activation runs on the 4-bit datapath)
+# activation runs on the 4-bit datapath; 16 for the SVPE's 16-bit activations)
 PRODUCT_GRID = tuple(
     [("uniform", w, a) for w in (2, 3, 4) for a in (2, 4, 8)]
-    + [(s, w, a) for s in ("pot", "sp2") for w in range(2, 9) for a in (2, 4, 8)]
+    + [(s, w, a) for s in ("pot", "sp2") for w in range(2, 9) for a in (2, 4, 8, 16)]
 )
 PRODUCT_LANES = 8
 
