@@ -135,6 +135,7 @@ def synth_products(device: str) -> None:
         record,
         recorded,
         script,
+        source,
         synthesize,
     )
     from ohq.hw.rtl.tools import run_tool, yosys
@@ -142,17 +143,18 @@ def synth_products(device: str) -> None:
     fam = FAMILY[get_device(device).family]
     tool = run_tool([yosys(), "-V"], "yosys -V").strip()
     done = {r["source"]: r for r in recorded("ohq_tree") if r["family"] == fam}
+    note = f"commit {_commit()} sources; the per-product grid (ohq.hw.rtl.synth.PRODUCT_GRID)"
     rows = []
     print(f"\n| {fam} | yosys LUT | per product | formula | FF | DSP |\n|---|---|---|---|---|---|")
     for s, w, a in (*PRODUCT_GRID, ("uniform", 8, 8)):  # W8A8: the DSP tree shell_lut subtracts
         cfg = RtlConfig(lanes=PRODUCT_LANES, scheme=s, w_bits=w, a_bits=a)
-        src = f"{tool}; {script(cfg, fam).strip()}".replace("\n", "; ")
+        src = source(tool, script(cfg, fam))
         r = done.get(src) or synthesize(cfg, fam)  # a row made with today's script is not re-run
         formula = 0 if w > 4 and s == "uniform" else {"uniform": lut_mult_luts, "pot": shift_luts, "sp2": shift_add_luts}[s](w, a)
         print(f"| {s} W{w}A{a} | {r['lut']} | {r['lut'] / (2 * PRODUCT_LANES):.1f} | {formula} | {r['ff']} | {r['dsp']} |",
               flush=True)
         if src not in done:
-            rows.append({**r, "note": f"commit {_commit()} sources; the per-product grid (ohq.hw.rtl.synth.PRODUCT_GRID)"})
+            rows.append({**r, "note": note})
     record(rows)
 
 
@@ -306,13 +308,13 @@ def paper_and_spread(device: str, band_fit: dict, near: list[dict]) -> None:
 
 def product_table(fam: str, tool: str) -> dict:
     """The latest recorded tree of each PRODUCT_GRID configuration, made with today's script."""
-    from ohq.hw.rtl.synth import PRODUCT_GRID, PRODUCT_LANES, recorded, script
+    from ohq.hw.rtl.synth import PRODUCT_GRID, PRODUCT_LANES, recorded, script, source
     from ohq.hw.synthesized import product_key
 
     lut = {}
     for s, w, a in PRODUCT_GRID:
         cfg = RtlConfig(lanes=PRODUCT_LANES, scheme=s, w_bits=w, a_bits=a)
-        src = f"{tool}; {script(cfg, fam).strip()}".replace("\n", "; ")
+        src = source(tool, script(cfg, fam))
         row = [r for r in recorded("ohq_tree") if r["family"] == fam and r["source"] == src][-1]
         lut[product_key(s, w, cfg.a_container)] = row["lut"]
     example = script(RtlConfig(lanes=PRODUCT_LANES, scheme="uniform", w_bits=4, a_bits=4), fam)

@@ -32,7 +32,6 @@ def derive(device: Device) -> dict[str, int]:
     return {"shell_lut": syn["engine"]["lut"] - syn["tree"]["lut"]}
 
 
-
 def product_key(scheme: str, w_bits: int, a_container: int) -> str:
     """The `products` table's key of one lane configuration, e.g. `pot W4A8`."""
     return f"{scheme} W{w_bits}A{a_container}"

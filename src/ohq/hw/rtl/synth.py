@@ -132,6 +132,11 @@ def _child_cpu() -> float:
     return r.ru_utime + r.ru_stime
 
 
+def source(version: str, text: str) -> str:
+    """A result's `source`: the yosys version and the script, one line."""
+    return f"{version}; {text.strip()}".replace("\n", "; ")
+
+
 def synthesize(cfg: RtlConfig, family: str = "xc7", whole: bool = False, timeout: float = 3600) -> dict:
     """Resources of the tree (or with `whole`, the whole engine) for `cfg`, with the yosys
     version and script as their source and the synthesis CPU seconds."""
@@ -142,7 +147,7 @@ def synthesize(cfg: RtlConfig, family: str = "xc7", whole: bool = False, timeout
                family=family, unit="ohq_engine" if whole else "ohq_tree",
                fmax=cfg.fmax, kmax=cfg.kmax, pmax=cfg.pmax, vec_lanes=cfg.vec_lanes,
                wall_s=round(time.perf_counter() - t0, 1), cpu_s=round(cpu, 1),
-               source=f"{version}; {text.strip()}".replace("\n", "; "))
+               source=source(version, text))
     return res
 
 
