@@ -16,6 +16,7 @@
                and the step the plateau criterion stops at, on shipped MNIST models.
 
 Run: OMP_NUM_THREADS=2 python bench/bench_stages.py [--section pipeline|sensitivity|distill|all]
+[--repeat K: sensitivity rounds, interleaved, medians printed]
 The machine's load average is printed beside every timing: shared machines make wall times noisy,
 CPU seconds (user + system of this process) much less so.
 """
@@ -76,8 +77,10 @@ SHARED_WITH_PTQ = ("calibration", "8-bit model")  # qmqe stages run_pipeline reu
 
 
 def section_sensitivity(name: str = "mnist_resnet", rows=tuple(SENSITIVITY_ROWS), save: str | None = None,
-                        against: str | None = None) -> None:
-    """`save`: every row's damage_ (npz); `against`: such a file (another build's) compared with these."""
+                        against: str | None = None, repeat: int = 1) -> None:
+    """`save`: every row's damage_ (npz); `against`: such a file (another build's) compared with these;
+    `repeat`: rounds, each timing one W8A8 pass and then every row once (interleaved, so slow spells of
+    a shared machine hit all of them); the table gives each figure's median over the rounds."""
     import numpy as np
 
     from ohq.sensitivity import get_method
@@ -88,34 +91,44 @@ def section_sensitivity(name: str = "mnist_resnet", rows=tuple(SENSITIVITY_ROWS)
     x, _ = sample(train, 32, 0)
     calib, _ = sample(train, 256, 0)
     net = quantize(loaded.model, Plan(QuantSpec(8, 8)), x)
-    with torch.no_grad():
-        net(x)
-        cpu0, t0 = cpu_seconds(), time.perf_counter()
-        for _ in range(5):
-            net(x)
-        one, one_cpu = (time.perf_counter() - t0) / 5, (cpu_seconds() - cpu0) / 5
     n_layers, names = len(net.layers), layer_graph(loaded.model, tuple(loaded.input_shape)).names
     get_method("qmqe", candidate_bits=(4, 8), calib=calib[:8]).fit(loaded.model, x[:4])  # one-time costs
-    print(f"one W8A8 pass over N: {one:.3f} s wall, {one_cpu:.3f} s CPU; L = {n_layers}, "
+    passes, runs, found = [], {row: [] for row in rows}, {}
+    with torch.no_grad():
+        net(x)
+    for _ in range(repeat):
+        with torch.no_grad():
+            cpu0, t0 = cpu_seconds(), time.perf_counter()
+            for _ in range(5):
+                net(x)
+            passes.append(((time.perf_counter() - t0) / 5, (cpu_seconds() - cpu0) / 5))
+        for row in rows:
+            method, kw = SENSITIVITY_ROWS[row]
+            kw = {**kw, "calib": calib} if method == "qmqe" else kw
+            cpu0 = cpu_seconds()
+            est = get_method(method, **kw).fit(loaded.model, x, layers=names)  # traced once, as the pipeline does
+            runs[row].append((est, cpu_seconds() - cpu0))
+    one, one_cpu = np.median(passes, axis=0)
+    print(f"one W8A8 pass over N: {one:.3f} s wall, {one_cpu:.3f} s CPU (median of {repeat}); L = {n_layers}, "
           f"goal 0.6 L = {0.6 * n_layers:.1f} passes\n")
     print("| method | seconds | CPU s | passes (wall) | passes (CPU) | passes (suffix nodes) | "
           "passes beyond PTQ (wall) | stages (s) |")
     print("|---|---|---|---|---|---|---|---|")
-    found = {}
     for row in rows:
         method, kw = SENSITIVITY_ROWS[row]
-        kw = {**kw, "calib": calib} if method == "qmqe" else kw
-        cpu0 = cpu_seconds()
-        est = get_method(method, **kw).fit(loaded.model, x, layers=names)  # traced once, as the pipeline does
-        cpu = cpu_seconds() - cpu0
+        est = runs[row][0][0]
+        wall = float(np.median([e.seconds_ for e, _ in runs[row]]))
+        cpu = float(np.median([c for _, c in runs[row]]))
+        stages = {k: float(np.median([e.stage_seconds_[k] for e, _ in runs[row]]))
+                  for k in getattr(est, "stage_seconds_", {})}
+        beyond = float(np.median([e.seconds_ - sum(getattr(e, "stage_seconds_", {}).get(k, 0.0) for k in SHARED_WITH_PTQ)
+                                  for e, _ in runs[row]]))  # the pipeline's PTQ reuses the shared stages
         equiv = getattr(est, "forward_equiv_", None)
         found[row] = getattr(est, "damage_", est.scores_)
         label = method + (f" {kw['candidate_bits']}" if "candidate_bits" in kw else "")
         label += f" measure={kw['measure']}" if "measure" in kw else ""
-        stages = getattr(est, "stage_seconds_", {})
-        shared = sum(stages.get(k, 0.0) for k in SHARED_WITH_PTQ)  # the pipeline's PTQ reuses these
-        print(f"| {label} | {est.seconds_:.2f} | {cpu:.2f} | {est.seconds_ / one:.1f} | {cpu / one_cpu:.1f} | "
-              f"{'—' if equiv is None else f'{equiv:.1f}'} | {(est.seconds_ - shared) / one:.1f} | "
+        print(f"| {label} | {wall:.2f} | {cpu:.2f} | {wall / one:.1f} | {cpu / one_cpu:.1f} | "
+              f"{'—' if equiv is None else f'{equiv:.1f}'} | {beyond / one:.1f} | "
               + (", ".join(f"{k} {v:.3f}" for k, v in stages.items()) or "—") + " |", flush=True)
     print(f"\n{load()}")
     if save:
@@ -202,6 +215,7 @@ def main() -> None:
                         help=f"the sensitivity section's rows, comma-separated, of {list(SENSITIVITY_ROWS)}")
     parser.add_argument("--save", help="sensitivity: write every row's damage to this .npz")
     parser.add_argument("--against", help="sensitivity: compare every row's damage with this .npz")
+    parser.add_argument("--repeat", type=int, default=1, help="sensitivity: rounds; medians are printed")
     args = parser.parse_args()
     if args.section in ("distill", "all"):
         section_distill()
@@ -210,7 +224,7 @@ def main() -> None:
     if args.section in ("observers", "all"):
         section_observers()
     if args.section in ("sensitivity", "all"):
-        section_sensitivity(args.model, args.rows.split(","), args.save, args.against)
+        section_sensitivity(args.model, args.rows.split(","), args.save, args.against, args.repeat)
     if args.section in ("pipeline", "all"):
         section_pipeline()
 
