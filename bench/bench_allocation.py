@@ -26,8 +26,9 @@ from ohq.search import largest_first, random_allocation
 
 BIT_SETS = ((2, 3, 4, 8), (4, 8))
 ILP = (  # label, sensitivity method, objective, parameters, activation bits (None: the layer's own)
-    ("default: qmqe damage (Jensen–Shannon)", "qmqe", "min-sensitivity", {}, None),
-    ("qmqe damage, KL score (former default)", "qmqe", "min-sensitivity", {"score": "kl"}, None),
+    ("default: qmqe damage (rescaled Jensen–Shannon, sjs)", "qmqe", "min-sensitivity", {}, None),
+    ("qmqe damage, Jensen–Shannon (js, the default until 2026-12-02 evening)", "qmqe", "min-sensitivity", {"score": "js"}, None),
+    ("qmqe damage, KL score (MQE's)", "qmqe", "min-sensitivity", {"score": "kl"}, None),
     ("qmqe damage, every candidate re-run (measure=all)", "qmqe", "min-sensitivity", {"measure": "all"}, None),
     ("mqe damage", "mqe", "min-sensitivity", {}, None),
     ("layerwise damage", "layerwise", "min-sensitivity", {}, None),

@@ -42,6 +42,7 @@ def main() -> None:
     budgets = prep.budgets(args.ratio)
     hessian = prep.sensitivity("hessian")
     plans = {"default: qmqe damage": prep.allocate(prep.sensitivity("qmqe"), budgets)[0].bits}
+    plans["qmqe damage, js score (former default)"] = prep.allocate(prep.sensitivity("qmqe", score="js"), budgets)[0].bits
     for method in ("mqe", "layerwise"):
         plans[f"{method} damage"] = prep.allocate(prep.sensitivity(method), budgets)[0].bits
     plans["hessian damage"] = prep.allocate(hessian, budgets)[0].bits

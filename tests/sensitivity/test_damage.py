@@ -60,6 +60,16 @@ def test_jensen_shannon_score_is_symmetric_and_bounded_by_ln2():
     assert float(apart) == pytest.approx(math.log(2), rel=1e-9)
 
 
+def test_rescaled_js_ignores_a_pure_rescale_and_shift_of_the_logits():
+    torch.manual_seed(0)
+    ref, other = 3 * torch.randn(8, 10), 3 * torch.randn(8, 10)
+    sjs, js = SCORES["sjs"], SCORES["js"]
+    moved = 2.5 * ref + torch.randn(8, 1)  # per-sample shift: softmax ignores it, the spread triples
+    assert float(sjs(ref, moved).abs().max()) < 1e-12 and (js(ref, moved) > 1e-3).all()
+    assert torch.allclose(sjs(ref, other), sjs(ref, 0.1 * other)) and (sjs(ref, other) > 0).all()
+    assert (sjs(ref, other) <= math.log(2)).all()
+
+
 def test_qmqe_measured_drop_is_the_top1_change_of_the_same_sweep(small):
     """Against the 8-bit model's own labels the measured drop is exactly the flips fit() saw."""
     from ohq.sensitivity.damage import damage_check
