@@ -64,7 +64,7 @@ def test_rescaled_js_ignores_a_pure_rescale_and_shift_of_the_logits():
     torch.manual_seed(0)
     ref, other = 3 * torch.randn(8, 10), 3 * torch.randn(8, 10)
     sjs, js = SCORES["sjs"], SCORES["js"]
-    moved = 2.5 * ref + torch.randn(8, 1)  # per-sample shift: softmax ignores it, the spread triples
+    moved = 2.5 * ref + torch.randn(8, 1)  # per-sample shift (softmax ignores it) and a 2.5x spread
     assert float(sjs(ref, moved).abs().max()) < 1e-12 and (js(ref, moved) > 1e-3).all()
     assert torch.allclose(sjs(ref, other), sjs(ref, 0.1 * other)) and (sjs(ref, other) > 0).all()
     assert (sjs(ref, other) <= math.log(2)).all()
